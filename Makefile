@@ -1,0 +1,68 @@
+# pmem.optane: two commands on a fresh Debian machine.
+#   make demo   provision the built-in simulated fleet and print it
+#   make test   everything CI checks; ends with pytest's summary line
+# Area-specific targets live in mk/*.mk; each fragment appends to
+# APT_PACKAGES, TEST_PREREQS and DEMO_PREREQS.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+BUILD := $(ROOT)/.build
+COLLECTIONS_DIR := $(BUILD)/collections
+
+# Base system packages; fragments add their own.
+APT_PACKAGES := python3-venv python3-dev gcc e2fsprogs xfsprogs util-linux rsync git
+TEST_PREREQS :=
+DEMO_PREREQS :=
+
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export ANSIBLE_NOCOLOR := 1
+export PY_COLORS := 0
+
+-include mk/*.mk
+
+.PHONY: help demo test venv system-packages collection-link lint clean
+help:
+	@echo "make demo   provision the simulated fleet and print its PMem layout"
+	@echo "make test   run everything CI checks"
+
+# Install only the Debian packages that are missing.
+system-packages:
+	@missing=""; for p in $(sort $(APT_PACKAGES)); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt $(wildcard simulator/pyproject.toml driver/pyproject.toml)
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@if [ -f simulator/pyproject.toml ]; then $(PY) -m pip install -q --disable-pip-version-check -e simulator; fi
+	@touch $@
+
+# ansible-playbook and ansible-doc find this checkout as pmem.optane.
+collection-link:
+	@mkdir -p $(COLLECTIONS_DIR)/ansible_collections/pmem
+	@ln -sfn $(ROOT) $(COLLECTIONS_DIR)/ansible_collections/pmem/optane
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: system-packages venv collection-link $(DEMO_PREREQS)
+	$(PY) -m pmem_sim.demo
+
+test: system-packages venv collection-link $(TEST_PREREQS)
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(BUILD) .pytest_cache
