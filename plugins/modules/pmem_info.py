@@ -1,0 +1,420 @@
+#!/usr/bin/python
+# Copyright: pmem.optane contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pmem_info
+short_description: Facts about persistent memory: Optane modules, goals, regions, namespaces and dax devices
+version_added: 0.1.0
+description:
+  - Reads the persistent memory layout of the host in one call and returns it as facts.
+  - Uses C(ipmctl) for Intel Optane PMem modules, memory resources and memory allocation goals, C(ndctl)
+    for NVDIMMs, regions and namespaces, and C(daxctl) for dax devices.
+  - Works on hosts without C(ipmctl) and where C(ipmctl) reports no PMem modules (NVDIMM-N, CXL, virtual
+    machines). It then returns what C(ndctl) and C(daxctl) know and says why the Optane facts are missing
+    in RV(platform.reason).
+  - Namespaces list the mount points that use their block device, read from the mount table.
+  - Never changes the host.
+author:
+  - pmem.optane contributors
+extends_documentation_fragment:
+  - pmem.optane.attributes.info_module
+  - pmem.optane.common.ndctl
+  - pmem.optane.common.ipmctl
+  - pmem.optane.common.daxctl
+options:
+  mounts_path:
+    description:
+      - Mount table to read to find namespaces that are mounted.
+      - V(/proc/self/mounts) is used, falling back to V(/proc/mounts), when not set.
+    type: path
+  dev_dir:
+    description:
+      - Directory in which the kernel creates the block and character devices of namespaces.
+      - Only needs changing for test hosts whose devices appear elsewhere, such as the pmem.optane simulator.
+    type: path
+    default: /dev
+notes:
+  - Run as root. C(ipmctl) refuses to run as an unprivileged user.
+seealso:
+  - module: pmem.optane.pmem_goal
+  - module: pmem.optane.pmem_namespace
+  - module: pmem.optane.pmem_dax
+"""
+
+EXAMPLES = r"""
+- name: Read the persistent memory layout
+  pmem.optane.pmem_info:
+  register: pmem
+
+- name: Show the free capacity of every region
+  ansible.builtin.debug:
+    msg: "{{ item.dev }}: {{ item.available_size }} of {{ item.size }} bytes free"
+  loop: "{{ pmem.regions }}"
+
+- name: Stop when a memory allocation goal waits for a reboot
+  ansible.builtin.assert:
+    that: not pmem.goals | selectattr('pending') | list
+    fail_msg: A memory allocation goal is pending; reboot the host first.
+"""
+
+RETURN = r"""
+platform:
+  description: What the host offers and which tools work on it.
+  returned: always
+  type: dict
+  contains:
+    optane_present:
+      description: Whether ipmctl found Intel Optane PMem modules.
+      type: bool
+      sample: true
+    ipmctl_usable:
+      description: Whether ipmctl is installed and manages PMem modules on this host.
+      type: bool
+      sample: false
+    ndctl_usable:
+      description: Whether ndctl is installed and answered.
+      type: bool
+      sample: true
+    daxctl_usable:
+      description: Whether daxctl is installed and answered.
+      type: bool
+      sample: true
+    reason:
+      description: Why ipmctl or another tool is not usable, empty when every tool works.
+      type: str
+      sample: "Initialization failed. No PMem modules in the system."
+    module_count:
+      description: Number of Optane PMem modules ipmctl reports.
+      type: int
+      sample: 12
+dimms:
+  description:
+    - Optane PMem modules as ipmctl shows them. Empty when ipmctl is not usable.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dimm_id:
+      description: ipmctl DimmID (NFIT handle in hex).
+      type: str
+      sample: "0x0001"
+    socket_id:
+      description: Socket the module sits in.
+      type: int
+      sample: 0
+    capacity:
+      description: Raw capacity in bytes.
+      type: int
+      sample: 136902082560
+    health_state:
+      description: ipmctl health, such as C(Healthy) or C(Noncritical failure).
+      type: str
+      sample: Healthy
+    lock_state:
+      description: Security lock state, such as C(Disabled) or C(Unlocked).
+      type: str
+      sample: Disabled
+    fw_version:
+      description: Firmware version.
+      type: str
+      sample: "02.02.00.1553"
+nvdimms:
+  description: NVDIMMs as ndctl shows them (C(nmemN)); present on every NVDIMM platform.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"dev": "nmem0", "id": "8089-a2-1837-00000be8", "handle": 1, "phys_id": 28, "state": "enabled"}]
+memory_resources:
+  description:
+    - Capacity per memory type (volatile, app_direct, cache, inaccessible, physical), each split into
+      C(ddr), C(pmem_module) and C(total) bytes. Empty when ipmctl is not usable.
+  returned: always
+  type: dict
+  sample: {"app_direct": {"ddr": null, "pmem_module": 3246995406848, "total": 3246995406848}}
+goals:
+  description:
+    - Memory allocation goals that ipmctl still lists. A goal applied by the BIOS disappears; a goal with
+      C(pending=true) waits for a reboot; a goal with C(failed=true) was rejected by the BIOS and its
+      C(status) holds ipmctl's message.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"socket_id": 0, "dimm_id": "0x0001", "app_direct1_size": 135291469824, "status": "New: A reboot is required...", "pending": true, "failed": false}]
+ipmctl_regions:
+  description: Regions as ipmctl shows them, with persistent memory type per socket. Empty without ipmctl.
+  returned: always
+  type: list
+  elements: dict
+regions:
+  description: Regions as ndctl shows them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dev:
+      description: Region device name.
+      type: str
+      sample: region0
+    size:
+      description: Region size in bytes.
+      type: int
+      sample: 541165879296
+    available_size:
+      description: Free bytes in the region.
+      type: int
+    max_available_extent:
+      description: Largest free contiguous extent in bytes, the largest namespace that can still be created.
+      type: int
+    align:
+      description: Region alignment in bytes; namespace sizes are multiples of it.
+      type: int
+      sample: 16777216
+    interleave_ways:
+      description: Number of NVDIMMs interleaved in the region.
+      type: int
+      sample: 6
+    iset_id:
+      description: Interleave set cookie, unsigned. Null for label-less regions.
+      type: int
+    label_less:
+      description: Whether the region has no namespace labels (one raw namespace covering the region).
+      type: bool
+    numa_node:
+      description: NUMA node of the region.
+      type: int
+    persistence_domain:
+      description: C(cpu_cache), C(memory_controller), C(none) or C(unknown).
+      type: str
+    namespaces:
+      description: Device names of the namespaces in this region.
+      type: list
+      elements: str
+namespaces:
+  description: Every namespace with a size, including disabled ones.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dev:
+      description: Namespace device, such as C(namespace0.0).
+      type: str
+    name:
+      description: Namespace name (alt_name), null when unnamed.
+      type: str
+    mode:
+      description: C(fsdax), C(devdax), C(sector) or C(raw).
+      type: str
+    size:
+      description: Usable size in bytes, after metadata.
+      type: int
+    uuid:
+      description: Namespace UUID (null for label-less namespaces).
+      type: str
+    region:
+      description: Region holding the namespace.
+      type: str
+    blockdev:
+      description: Block device name for fsdax, sector and raw namespaces.
+      type: str
+    chardev:
+      description: Character device name for devdax namespaces.
+      type: str
+    device:
+      description: Path of the block or character device.
+      type: str
+      sample: /dev/pmem0
+    mounts:
+      description: Mount points that use the namespace's block device.
+      type: list
+      elements: str
+      sample: ["/mnt/pmem0"]
+    state:
+      description: C(enabled) or C(disabled).
+      type: str
+dax_devices:
+  description: Dax devices as daxctl shows them, with their mode (C(devdax) or C(system-ram)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"chardev": "dax0.0", "size": 1054867456, "mode": "devdax", "target_node": 0, "align": 2097152}]
+"""
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
+from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
+from ansible_collections.pmem.optane.plugins.module_utils.errors import NoPmemModules, PmemError
+from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl
+from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
+
+SBIN_DIRS = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"]
+
+
+def read_mounts(path):
+    """(source, mount point) pairs of the mount table; octal escapes (\\040) decoded."""
+    candidates = [path] if path else ["/proc/self/mounts", "/proc/mounts"]
+    for candidate in candidates:
+        try:
+            with open(candidate) as table:
+                lines = table.read().splitlines()
+        except (IOError, OSError):
+            continue
+        pairs = []
+        for line in lines:
+            fields = line.split()
+            if len(fields) >= 2:
+                pairs.append((_unescape(fields[0]), _unescape(fields[1])))
+        return pairs
+    return []
+
+
+def _unescape(text):
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), text)
+
+
+def mounts_of(device, mounts):
+    if not device:
+        return []
+    real = os.path.realpath(device)
+    return [target for source, target in mounts if source == device or os.path.realpath(source) == real]
+
+
+def resolve(module, option, name):
+    return module.params[option] or module.get_bin_path(name, opt_dirs=SBIN_DIRS)
+
+
+def gather_ipmctl(module, runner, result):
+    binary = resolve(module, "ipmctl_path", "ipmctl")
+    platform = result["platform"]
+    if not binary:
+        platform["reason"] = "ipmctl is not installed"
+        return
+    ipmctl = Ipmctl(runner, binary=binary)
+    try:
+        found = ipmctl.platform()
+    except PmemError as exc:
+        platform["reason"] = str(exc)
+        return
+    platform["optane_present"] = bool(found.optane_present)
+    platform["ipmctl_usable"] = bool(found.ipmctl_usable)
+    platform["module_count"] = int(found.module_count or 0)
+    if not found.ipmctl_usable:
+        platform["reason"] = found.reason
+        return
+    try:
+        result["dimms"] = [m.to_dict() for m in ipmctl.show_dimm()]
+        result["memory_resources"] = ipmctl.show_memory_resources().to_dict()
+        result["goals"] = [
+            dict(goal.to_dict(), pending=goal.pending, failed=goal.failed) for goal in ipmctl.show_goal()
+        ]
+        result["ipmctl_regions"] = [region.to_dict() for region in ipmctl.show_region()]
+    except NoPmemModules as exc:
+        platform.update(optane_present=False, ipmctl_usable=False, reason=str(exc))
+    except PmemError as exc:
+        module.fail_json(msg="reading Optane facts failed: %s" % exc, **_tool_facts(exc))
+
+
+def gather_ndctl(module, runner, result):
+    binary = resolve(module, "ndctl_path", "ndctl")
+    if not binary:
+        result["platform"]["reason"] = _join(result["platform"]["reason"], "ndctl is not installed")
+        return
+    try:
+        inventory = Ndctl(runner, binary=binary).inventory()
+    except PmemError as exc:
+        module.fail_json(msg="reading regions and namespaces with ndctl failed: %s" % exc, **_tool_facts(exc))
+    result["platform"]["ndctl_usable"] = True
+    mounts = read_mounts(module.params["mounts_path"])
+    dev_dir = module.params["dev_dir"]
+    result["nvdimms"] = [dimm.to_dict() for dimm in inventory.dimms]
+    for region in inventory.regions:
+        facts = region.to_dict()
+        facts.update(
+            label_less=region.label_less,
+            interleave_ways=region.interleave_ways,
+            dimms=list(region.dimms),
+            namespaces=[ns.dev for ns in region.namespaces],
+        )
+        facts.pop("seeds", None)
+        result["regions"].append(facts)
+    for ns in inventory.namespaces():
+        facts = ns.to_dict()
+        device = _device_path(ns, dev_dir)
+        facts.update(device=device, mounts=mounts_of(device, mounts) if ns.blockdev else [])
+        result["namespaces"].append(facts)
+
+
+def _device_path(ns, dev_dir):
+    node = ns.blockdev or ns.chardev
+    return os.path.join(dev_dir, node) if node else None
+
+
+def gather_daxctl(module, runner, result):
+    binary = resolve(module, "daxctl_path", "daxctl")
+    if not binary:
+        result["platform"]["reason"] = _join(result["platform"]["reason"], "daxctl is not installed")
+        return
+    try:
+        result["dax_devices"] = [dev.to_dict() for dev in Daxctl(runner, binary=binary).list()]
+    except PmemError as exc:
+        module.fail_json(msg="listing dax devices with daxctl failed: %s" % exc, **_tool_facts(exc))
+    result["platform"]["daxctl_usable"] = True
+
+
+def _join(first, second):
+    return "%s; %s" % (first, second) if first else second
+
+
+def _tool_facts(exc):
+    facts = exc.to_dict()
+    facts.pop("msg", None)
+    return facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            mounts_path=dict(type="path"),
+            dev_dir=dict(type="path", default="/dev"),
+            ndctl_path=dict(type="path"),
+            ipmctl_path=dict(type="path"),
+            daxctl_path=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    runner = AnsibleRunner(module)
+    result = dict(
+        changed=False,
+        platform=dict(
+            optane_present=False,
+            ipmctl_usable=False,
+            ndctl_usable=False,
+            daxctl_usable=False,
+            reason="",
+            module_count=0,
+        ),
+        dimms=[],
+        nvdimms=[],
+        memory_resources={},
+        goals=[],
+        ipmctl_regions=[],
+        regions=[],
+        namespaces=[],
+        dax_devices=[],
+    )
+    gather_ipmctl(module, runner, result)
+    gather_ndctl(module, runner, result)
+    gather_daxctl(module, runner, result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

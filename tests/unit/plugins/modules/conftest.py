@@ -1,0 +1,14 @@
+"""Make `ansible_collections.pmem.optane` importable for the module unit tests."""
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[3]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from modules_support import collections_path  # noqa: E402
+
+_COLLECTIONS = str(collections_path())
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)

@@ -1,0 +1,154 @@
+"""One helper runs every YAML-described module test case (the community.general UTHelper pattern).
+
+A test file test_pmem_<noun>.py is one call::
+
+    test_module = UTHelper.from_module(pmem_noun, __file__).test
+
+and test_pmem_<noun>.yaml lists the cases. Each case has:
+
+- ``id``: test id.
+- ``input``: module arguments. ``{tmp}`` in any string becomes a per-case temporary directory.
+- ``flags``: optional ``check: true`` / ``diff: true``.
+- ``files``: optional ``{relative path: text}`` written under ``{tmp}`` before the run (mount tables,
+  existing daxctl.conf.d files).
+- ``missing_tools``: optional list of tool names that are not installed on the fake host.
+- ``mocks.run_command``: every command the module must run, in order, each with ``command`` (the exact
+  argv), ``rc``, ``out`` and ``err``. The outputs are copied from real captured tool output (see the
+  ``source`` key of each mock).
+- ``output``: the expected result. Every key given must be equal in the module's result; ``msg`` is
+  matched as a substring; ``failed: true`` expects fail_json.
+- ``files_after``: optional ``{relative path: text or null}``; null means the file must not exist.
+
+The helper fails a case when the module runs a command that is not the next expected one, or leaves
+expected commands unrun.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+class CommandMock:
+    """Replays the expected commands in order; asserts the argv of each call."""
+
+    def __init__(self, case_id, calls):
+        self.case_id = case_id
+        self.expected = list(calls or [])
+        self.position = 0
+
+    def __call__(self, module, args, **kwargs):
+        argv = [str(a) for a in args]
+        assert self.position < len(self.expected), "%s: unexpected extra command %r" % (self.case_id, argv)
+        call = self.expected[self.position]
+        self.position += 1
+        assert argv == [str(a) for a in call["command"]], "%s: command #%d differs" % (
+            self.case_id,
+            self.position,
+        )
+        assert kwargs.get("environ_update", {}).get("LC_ALL") == "C", "tools must run with LC_ALL=C"
+        return call.get("rc", 0), call.get("out", ""), call.get("err", "")
+
+    def check_all_used(self):
+        unused = [c["command"] for c in self.expected[self.position :]]
+        assert not unused, "%s: commands never run: %r" % (self.case_id, unused)
+
+
+def _substitute(value, tmp):
+    if isinstance(value, str):
+        return value.replace("{tmp}", tmp)
+    if isinstance(value, list):
+        return [_substitute(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, tmp) for k, v in value.items()}
+    return value
+
+
+class UTHelper:
+    def __init__(self, module, cases):
+        self.module = module
+        self.cases = cases
+
+    @classmethod
+    def from_module(cls, module, test_file):
+        spec_path = Path(test_file).with_suffix(".yaml")
+        cases = yaml.safe_load(spec_path.read_text())
+        helper = cls(module, cases)
+        helper.test = helper.make_test()
+        return helper
+
+    def make_test(self):
+        helper = self
+
+        @pytest.mark.parametrize("case", helper.cases, ids=[c["id"] for c in helper.cases])
+        def test_module(case, tmp_path, monkeypatch):
+            helper.run_case(case, tmp_path, monkeypatch)
+
+        return test_module
+
+    def run_case(self, case, tmp_path, monkeypatch):
+        tmp = str(tmp_path)
+        case = _substitute(case, tmp)
+        for relative, text in (case.get("files") or {}).items():
+            target = tmp_path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        monkeypatch.setenv("PMEM_OPTANE_LOCK", os.path.join(tmp, "pmem-optane.lock"))
+        missing = set(case.get("missing_tools") or [])
+        mock = CommandMock(case["id"], (case.get("mocks") or {}).get("run_command"))
+        flags = case.get("flags") or {}
+
+        def fake_exit(module, **kwargs):
+            kwargs.setdefault("failed", False)
+            raise ModuleExit(kwargs)
+
+        def fake_fail(module, msg, **kwargs):
+            kwargs.update(failed=True, msg=msg)
+            raise ModuleExit(kwargs)
+
+        def fake_bin_path(module, name, required=False, opt_dirs=None):
+            return None if name in missing else name
+
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
+        monkeypatch.setattr(basic.AnsibleModule, "exit_json", fake_exit)
+        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fake_fail)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", fake_bin_path)
+        args = dict(case.get("input") or {})
+        if flags.get("check"):
+            args["_ansible_check_mode"] = True
+        if flags.get("diff"):
+            args["_ansible_diff"] = True
+        with patch_module_args(args), pytest.raises(ModuleExit) as exited:
+            self.module.main()
+        result = json.loads(json.dumps(exited.value.result))
+        expected = case.get("output") or {}
+        for key, value in expected.items():
+            assert key in result, "%s: result lacks %r: %r" % (case["id"], key, result)
+            if key == "msg":
+                assert value in result["msg"], "%s: msg %r lacks %r" % (case["id"], result["msg"], value)
+            else:
+                assert result[key] == value, "%s: %s is %r, expected %r" % (
+                    case["id"],
+                    key,
+                    result[key],
+                    value,
+                )
+        if "failed" not in expected:
+            assert not result.get("failed"), "%s: module failed: %s" % (case["id"], result.get("msg"))
+        mock.check_all_used()
+        for relative, text in (case.get("files_after") or {}).items():
+            target = tmp_path / relative
+            if text is None:
+                assert not target.exists(), "%s: %s should not exist" % (case["id"], relative)
+            else:
+                assert target.read_text() == text, "%s: %s content differs" % (case["id"], relative)
