@@ -1,0 +1,79 @@
+"""Structured JSON logs on stderr; request logging without secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from ._gen import csi_pb2
+
+LOGGER_NAME = "optane_csi"
+# Probe/health calls arrive every few seconds: log them at debug only.
+QUIET_METHODS = frozenset({"Probe", "Check", "Watch"})
+REDACTED = "***"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, sort_keys=False)
+
+
+def setup(level: str = "info", stream=None) -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.handlers.clear()
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    return logger
+
+
+def get(name: str = "") -> logging.Logger:
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)
+
+
+def _is_secret(field) -> bool:
+    options = field.GetOptions()
+    return options.HasExtension(csi_pb2.csi_secret) and options.Extensions[csi_pb2.csi_secret]
+
+
+def _scrub(message: Message) -> None:
+    for field, value in message.ListFields():
+        if _is_secret(field) or field.name == "mount_flags":
+            # mount_flags MAY carry credentials (spec): keep the count, drop the values.
+            message.ClearField(field.name)
+            continue
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if field.label == field.LABEL_REPEATED:
+            for item in value:
+                _scrub(item)
+        else:
+            _scrub(value)
+
+
+def redacted(message: Message) -> dict[str, Any]:
+    """The message as a dict with every csi_secret field (and mount flags) removed."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    _scrub(copy)
+    return json_format.MessageToDict(copy, preserving_proto_field_name=True)
