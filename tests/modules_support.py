@@ -34,7 +34,7 @@ def tool(name: str) -> str:
         return str(candidate)
     found = shutil.which(name)
     if not found:
-        raise FileNotFoundError("%s is not installed (run `make venv`)" % name)
+        raise FileNotFoundError(f"{name} is not installed (run `make venv`)")
     return found
 
 
@@ -46,7 +46,7 @@ def ansible_env(**extra: str) -> dict:
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_LOCALHOST_WARNING"] = "0"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "0"
-    env["PATH"] = "%s%s%s" % (VENV_BIN, os.pathsep, env.get("PATH", ""))
+    env["PATH"] = "{}{}{}".format(VENV_BIN, os.pathsep, env.get("PATH", ""))
     env.update(extra)
     return env
 

@@ -8,23 +8,23 @@ from modules_support import MODULES, ansible_env, run, tool
 
 @pytest.mark.parametrize("module", MODULES)
 def test_ansible_doc_renders_text(module):
-    result = run([tool("ansible-doc"), "pmem.optane.%s" % module], env=ansible_env())
+    result = run([tool("ansible-doc"), f"pmem.optane.{module}"], env=ansible_env())
     assert result.returncode == 0, result.stderr
-    assert "pmem.optane.%s" % module in result.stdout
+    assert f"pmem.optane.{module}" in result.stdout
     for heading in ("OPTIONS", "ATTRIBUTES", "EXAMPLES", "RETURN VALUES"):
-        assert heading in result.stdout, "%s missing from ansible-doc %s" % (heading, module)
+        assert heading in result.stdout, f"{heading} missing from ansible-doc {module}"
     assert "[WARNING]" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_ansible_doc_json_declares_attributes(module):
-    result = run([tool("ansible-doc"), "--json", "pmem.optane.%s" % module], env=ansible_env())
+    result = run([tool("ansible-doc"), "--json", f"pmem.optane.{module}"], env=ansible_env())
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)["pmem.optane.%s" % module]
+    doc = json.loads(result.stdout)[f"pmem.optane.{module}"]
     attributes = doc["doc"]["attributes"]
     for name in ("check_mode", "diff_mode", "idempotent"):
-        assert name in attributes, "%s lacks attribute %s" % (module, name)
+        assert name in attributes, f"{module} lacks attribute {name}"
         assert attributes[name]["support"] in ("full", "partial", "none", "N/A")
         assert attributes[name]["description"]
     assert doc["examples"].strip()
-    assert doc["return"], "%s has no RETURN" % module
+    assert doc["return"], f"{module} has no RETURN"

@@ -40,7 +40,7 @@ def install_get_pip_stand_in():
     cache.mkdir(parents=True, exist_ok=True)
     source = ROOT / "tests" / "ansible_test_get_pip.py"
     for version in GET_PIP_VERSIONS:
-        target = cache / ("get_pip_%s.py" % version)
+        target = cache / (f"get_pip_{version}.py")
         if not target.exists() or target.read_bytes() != source.read_bytes():
             shutil.copyfile(source, target)
 
@@ -69,14 +69,14 @@ def test_ansible_test_sanity():
             PYTHON,
             "--color",
             "no",
-            *("--skip-test=%s" % name for name in sorted(SKIPPED)),
+            *(f"--skip-test={name}" for name in sorted(SKIPPED)),
             *TARGETS,
         ]
         result = run(argv, cwd=collection, timeout=900)
         report = "\n".join([result.stdout[-6000:], result.stderr[-6000:]])
         assert result.returncode == 0, report
-        assert "Running sanity test \"validate-modules\"" in result.stdout, report
-        assert "Running sanity test \"pylint\"" in result.stdout, report
+        assert 'Running sanity test "validate-modules"' in result.stdout, report
+        assert 'Running sanity test "pylint"' in result.stdout, report
         assert "ERROR" not in result.stdout, report
 
 

@@ -221,7 +221,10 @@ class DaxRequest(object):
                     namespace = ns
         device = devices.get(chardev)
         if device is None:
-            self.fail("device: %s does not exist (daxctl lists %s)" % (chardev, ", ".join(sorted(devices)) or "none"))
+            self.fail(
+                "device: %s does not exist (daxctl lists %s)"
+                % (chardev, ", ".join(sorted(devices)) or "none")
+            )
         return device, namespace
 
     def conf_path(self, namespace):
@@ -266,12 +269,21 @@ class DaxRequest(object):
             if p["mode"] == "system-ram":
                 label = "%s (%s)" % (namespace.name or namespace.dev, namespace.uuid)
                 desired_conf = conf_text(
-                    CONF_PREFIX + (namespace.name or namespace.uuid), namespace.uuid, p["mode"],
-                    p["online"], p["movable"], label,
+                    CONF_PREFIX + (namespace.name or namespace.uuid),
+                    namespace.uuid,
+                    p["mode"],
+                    p["online"],
+                    p["movable"],
+                    label,
                 )
                 if current_conf != desired_conf:
                     steps.append(
-                        action("write_config", conf_path, dict(content=desired_conf), "persist system-ram at boot")
+                        action(
+                            "write_config",
+                            conf_path,
+                            dict(content=desired_conf),
+                            "persist system-ram at boot",
+                        )
                     )
             elif current_conf is not None:
                 steps.append(action("remove_config", conf_path, {}, "devdax is the boot default"))

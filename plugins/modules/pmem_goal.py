@@ -250,7 +250,10 @@ class GoalRequest(object):
                 return False, "%d App Direct regions exist, none requested" % config["regions"]
             return True, ""
         wanted_regions = 1 if p["persistent_memory_type"] == INTERLEAVED else config["modules"]
-        if config["persistent_memory_type"] != p["persistent_memory_type"] or config["regions"] != wanted_regions:
+        if (
+            config["persistent_memory_type"] != p["persistent_memory_type"]
+            or config["regions"] != wanted_regions
+        ):
             return False, "App Direct is %s in %d regions, requested %s" % (
                 config["persistent_memory_type"] or "absent",
                 config["regions"],
@@ -324,7 +327,8 @@ class GoalRequest(object):
                 )
             if replaced:
                 what.append(
-                    "the App Direct regions on socket(s) %s would be replaced" % ", ".join(str(s) for s in replaced)
+                    "the App Direct regions on socket(s) %s would be replaced"
+                    % ", ".join(str(s) for s in replaced)
                 )
             self.fail(
                 "allow_data_loss: changing the memory allocation goal destroys data: %s (%s). "
@@ -389,7 +393,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            persistent_memory_type=dict(type="str", default=INTERLEAVED, choices=[INTERLEAVED, NOT_INTERLEAVED]),
+            persistent_memory_type=dict(
+                type="str", default=INTERLEAVED, choices=[INTERLEAVED, NOT_INTERLEAVED]
+            ),
             memory_mode=dict(type="int", default=0),
             reserved=dict(type="int", default=0),
             sockets=dict(type="list", elements="int"),

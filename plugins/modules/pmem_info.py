@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: pmem_info
-short_description: Facts about persistent memory: Optane modules, goals, regions, namespaces and dax devices
+short_description: Facts about persistent memory (Optane modules, goals, regions, namespaces, dax devices)
 version_added: 0.1.0
 description:
   - Reads the persistent memory layout of the host in one call and returns it as facts.
@@ -251,11 +251,9 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
 from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
-from ansible_collections.pmem.optane.plugins.module_utils.errors import NoPmemModules, PmemError
+from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing
 from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl
 from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
-
-SBIN_DIRS = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"]
 
 
 def read_mounts(path):
@@ -287,22 +285,11 @@ def mounts_of(device, mounts):
     return [target for source, target in mounts if source == device or os.path.realpath(source) == real]
 
 
-def resolve(module, option, name):
-    return module.params[option] or module.get_bin_path(name, opt_dirs=SBIN_DIRS)
-
-
 def gather_ipmctl(module, runner, result):
-    binary = resolve(module, "ipmctl_path", "ipmctl")
     platform = result["platform"]
-    if not binary:
-        platform["reason"] = "ipmctl is not installed"
-        return
-    ipmctl = Ipmctl(runner, binary=binary)
-    try:
-        found = ipmctl.platform()
-    except PmemError as exc:
-        platform["reason"] = str(exc)
-        return
+    ipmctl = Ipmctl(runner, binary=module.params["ipmctl_path"] or "ipmctl")
+    # platform() never raises: a missing tool or "no PMem modules" becomes the reason.
+    found = ipmctl.platform()
     platform["optane_present"] = bool(found.optane_present)
     platform["ipmctl_usable"] = bool(found.ipmctl_usable)
     platform["module_count"] = int(found.module_count or 0)
@@ -316,19 +303,16 @@ def gather_ipmctl(module, runner, result):
             dict(goal.to_dict(), pending=goal.pending, failed=goal.failed) for goal in ipmctl.show_goal()
         ]
         result["ipmctl_regions"] = [region.to_dict() for region in ipmctl.show_region()]
-    except NoPmemModules as exc:
-        platform.update(optane_present=False, ipmctl_usable=False, reason=str(exc))
     except PmemError as exc:
-        module.fail_json(msg="reading Optane facts failed: %s" % exc, **_tool_facts(exc))
+        module.fail_json(msg="reading Optane facts with ipmctl failed: %s" % exc, **_tool_facts(exc))
 
 
 def gather_ndctl(module, runner, result):
-    binary = resolve(module, "ndctl_path", "ndctl")
-    if not binary:
-        result["platform"]["reason"] = _join(result["platform"]["reason"], "ndctl is not installed")
-        return
     try:
-        inventory = Ndctl(runner, binary=binary).inventory()
+        inventory = Ndctl(runner, binary=module.params["ndctl_path"] or "ndctl").inventory()
+    except ToolMissing as exc:
+        result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
+        return
     except PmemError as exc:
         module.fail_json(msg="reading regions and namespaces with ndctl failed: %s" % exc, **_tool_facts(exc))
     result["platform"]["ndctl_usable"] = True
@@ -337,13 +321,13 @@ def gather_ndctl(module, runner, result):
     result["nvdimms"] = [dimm.to_dict() for dimm in inventory.dimms]
     for region in inventory.regions:
         facts = region.to_dict()
+        facts.pop("seeds", None)
         facts.update(
             label_less=region.label_less,
             interleave_ways=region.interleave_ways,
             dimms=list(region.dimms),
             namespaces=[ns.dev for ns in region.namespaces],
         )
-        facts.pop("seeds", None)
         result["regions"].append(facts)
     for ns in inventory.namespaces():
         facts = ns.to_dict()
@@ -358,14 +342,14 @@ def _device_path(ns, dev_dir):
 
 
 def gather_daxctl(module, runner, result):
-    binary = resolve(module, "daxctl_path", "daxctl")
-    if not binary:
-        result["platform"]["reason"] = _join(result["platform"]["reason"], "daxctl is not installed")
-        return
     try:
-        result["dax_devices"] = [dev.to_dict() for dev in Daxctl(runner, binary=binary).list()]
+        devices = Daxctl(runner, binary=module.params["daxctl_path"] or "daxctl").list()
+    except ToolMissing as exc:
+        result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
+        return
     except PmemError as exc:
         module.fail_json(msg="listing dax devices with daxctl failed: %s" % exc, **_tool_facts(exc))
+    result["dax_devices"] = [dev.to_dict() for dev in devices]
     result["platform"]["daxctl_usable"] = True
 
 

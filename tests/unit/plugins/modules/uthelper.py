@@ -47,9 +47,9 @@ class CommandMock:
         self.expected = list(calls or [])
         self.position = 0
 
-    def __call__(self, module, args, **kwargs):
+    def __call__(self, args, **kwargs):
         argv = [str(a) for a in args]
-        assert self.position < len(self.expected), "%s: unexpected extra command %r" % (self.case_id, argv)
+        assert self.position < len(self.expected), f"{self.case_id}: unexpected extra command {argv!r}"
         call = self.expected[self.position]
         self.position += 1
         assert argv == [str(a) for a in call["command"]], "%s: command #%d differs" % (
@@ -61,7 +61,7 @@ class CommandMock:
 
     def check_all_used(self):
         unused = [c["command"] for c in self.expected[self.position :]]
-        assert not unused, "%s: commands never run: %r" % (self.case_id, unused)
+        assert not unused, f"{self.case_id}: commands never run: {unused!r}"
 
 
 def _substitute(value, tmp):
@@ -119,7 +119,10 @@ class UTHelper:
         def fake_bin_path(module, name, required=False, opt_dirs=None):
             return None if name in missing else name
 
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
+        def fake_run(module, args, **kwargs):
+            return mock(args, **kwargs)
+
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run)
         monkeypatch.setattr(basic.AnsibleModule, "exit_json", fake_exit)
         monkeypatch.setattr(basic.AnsibleModule, "fail_json", fake_fail)
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", fake_bin_path)
@@ -133,22 +136,24 @@ class UTHelper:
         result = json.loads(json.dumps(exited.value.result))
         expected = case.get("output") or {}
         for key, value in expected.items():
-            assert key in result, "%s: result lacks %r: %r" % (case["id"], key, result)
+            assert key in result, "{}: result lacks {!r}: {!r}".format(case["id"], key, result)
             if key == "msg":
-                assert value in result["msg"], "%s: msg %r lacks %r" % (case["id"], result["msg"], value)
+                assert value in result["msg"], "{}: msg {!r} lacks {!r}".format(
+                    case["id"], result["msg"], value
+                )
             else:
-                assert result[key] == value, "%s: %s is %r, expected %r" % (
+                assert result[key] == value, "{}: {} is {!r}, expected {!r}".format(
                     case["id"],
                     key,
                     result[key],
                     value,
                 )
         if "failed" not in expected:
-            assert not result.get("failed"), "%s: module failed: %s" % (case["id"], result.get("msg"))
+            assert not result.get("failed"), "{}: module failed: {}".format(case["id"], result.get("msg"))
         mock.check_all_used()
         for relative, text in (case.get("files_after") or {}).items():
             target = tmp_path / relative
             if text is None:
-                assert not target.exists(), "%s: %s should not exist" % (case["id"], relative)
+                assert not target.exists(), "{}: {} should not exist".format(case["id"], relative)
             else:
-                assert target.read_text() == text, "%s: %s content differs" % (case["id"], relative)
+                assert target.read_text() == text, "{}: {} content differs".format(case["id"], relative)
