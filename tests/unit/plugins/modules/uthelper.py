@@ -15,6 +15,8 @@ and test_pmem_<noun>.yaml lists the cases. Each case has:
 - ``mocks.run_command``: every command the module must run, in order, each with ``command`` (the exact
   argv), ``rc``, ``out`` and ``err``. The outputs are copied from real captured tool output (see the
   ``source`` key of each mock).
+- ``output_items``: optional ``{list key: [items]}``; each item must be in that result list.
+- ``output_contains``: optional ``{dotted.key: [substrings]}`` for text results.
 - ``output``: the expected result. Every key given must be equal in the module's result; ``msg`` is
   matched as a substring; ``failed: true`` expects fail_json.
 - ``files_after``: optional ``{relative path: text or null}``; null means the file must not exist.
@@ -52,10 +54,8 @@ class CommandMock:
         assert self.position < len(self.expected), f"{self.case_id}: unexpected extra command {argv!r}"
         call = self.expected[self.position]
         self.position += 1
-        assert argv == [str(a) for a in call["command"]], "%s: command #%d differs" % (
-            self.case_id,
-            self.position,
-        )
+        wanted = [str(a) for a in call["command"]]
+        assert argv == wanted, f"{self.case_id}: command #{self.position} is {argv!r}, expected {wanted!r}"
         assert kwargs.get("environ_update", {}).get("LC_ALL") == "C", "tools must run with LC_ALL=C"
         return call.get("rc", 0), call.get("out", ""), call.get("err", "")
 
@@ -148,6 +148,15 @@ class UTHelper:
                     result[key],
                     value,
                 )
+        for key, items in (case.get("output_items") or {}).items():
+            for item in items:
+                assert item in result[key], f"{case['id']}: {key} lacks {item!r}; it holds {result[key]!r}"
+        for dotted, needles in (case.get("output_contains") or {}).items():
+            value = result
+            for part in dotted.split("."):
+                value = value[part]
+            for needle in needles:
+                assert needle in value, f"{case['id']}: {dotted}={value!r} lacks {needle!r}"
         if "failed" not in expected:
             assert not result.get("failed"), "{}: module failed: {}".format(case["id"], result.get("msg"))
         mock.check_all_used()
