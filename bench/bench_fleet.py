@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Fleet benchmark: provision.yml over N simulated hosts against Ansible's own floor.
+
+For each N (default 10, 50, 100) it builds a factory-fresh simulated fleet
+(scripts/simfleet.py: one simulator state per host, local connections) and
+measures, wall clock:
+
+* the first converge of playbooks/provision.yml (goal, simulated reboot, namespaces);
+* the idempotent re-run on the now compliant fleet;
+* module calls per host in each run (counted by a callback, not estimated);
+* the floor: a play running ansible.builtin.ping as often per host as the
+  re-run called modules per host, over the same inventory and forks.
+
+The goal is re-run <= 1.5 x floor: gather once, decide locally, act only
+where something differs. Every run is bounded by a timeout.
+
+    .venv/bin/python bench/bench_fleet.py [--hosts 10,50,100] [--forks 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+COLLECTIONS = ROOT / ".build" / "collections"
+CALLBACK_DIR = Path(__file__).resolve().parent / "callbacks"
+RUN_TIMEOUT_S = 1800
+GOAL_RATIO = 1.5
+
+# Controller-side actions: they never start a module on the host.
+CONTROLLER_ACTIONS = {
+    "ansible.builtin.set_fact",
+    "ansible.builtin.debug",
+    "ansible.builtin.assert",
+    "ansible.builtin.fail",
+    "ansible.builtin.validate_argument_spec",
+    "ansible.builtin.include_role",
+    "ansible.builtin.meta",
+    "set_fact",
+    "debug",
+    "assert",
+    "fail",
+    "validate_argument_spec",
+}
+
+
+@dataclass
+class Run:
+    seconds: float
+    rc: int
+    changed: int
+    calls_by_host: dict[str, int]
+    calls_by_module: dict[str, int]
+
+    def calls_per_host(self) -> float:
+        return sum(self.calls_by_host.values()) / max(1, len(self.calls_by_host))
+
+
+def env(count_file: Path, forks: int) -> dict[str, str]:
+    link = COLLECTIONS / "ansible_collections" / "pmem" / "optane"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT)
+    result = dict(os.environ)
+    result.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{result.get('PATH', '')}",
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_CALLBACK_PLUGINS=str(CALLBACK_DIR),
+        ANSIBLE_CALLBACKS_ENABLED="module_counter",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+        ANSIBLE_DISPLAY_OK_HOSTS="False",
+        ANSIBLE_DISPLAY_SKIPPED_HOSTS="False",
+        ANSIBLE_FORKS=str(forks),
+        ANSIBLE_NOCOLOR="1",
+        PMEM_BENCH_COUNT_FILE=str(count_file),
+    )
+    return result
+
+
+def run_playbook(inventory: Path, playbook: str, workdir: Path, forks: int, *extra: str) -> Run:
+    count_file = workdir / f"count-{time.monotonic_ns()}.json"
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook, *extra]
+    start = time.perf_counter()
+    done = subprocess.run(
+        argv, env=env(count_file, forks), capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT_S
+    )
+    seconds = time.perf_counter() - start
+    counts = json.loads(count_file.read_text()) if count_file.exists() else {}
+    calls_by_host: dict[str, int] = {}
+    calls_by_module: dict[str, int] = {}
+    for host, modules in counts.get("calls", {}).items():
+        for module, calls in modules.items():
+            if module in CONTROLLER_ACTIONS:
+                continue
+            calls_by_host[host] = calls_by_host.get(host, 0) + calls
+            calls_by_module[module] = calls_by_module.get(module, 0) + calls
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+    return Run(seconds, done.returncode, int(counts.get("changed", 0)), calls_by_host, calls_by_module)
+
+
+def ping_playbook(workdir: Path, repeat: int) -> Path:
+    """The floor: `repeat` ping tasks per host, same play keywords as provision.yml."""
+    tasks = [{"name": f"Ping {index + 1}", "ansible.builtin.ping": None} for index in range(max(1, repeat))]
+    play = [
+        {
+            "name": "Ansible's floor",
+            "hosts": "all",
+            "gather_facts": False,
+            "environment": "{{ pmem_environment | default({}) }}",
+            "tasks": tasks,
+        }
+    ]
+    path = workdir / f"ping-{repeat}.yml"
+    path.write_text(json.dumps(play))
+    return path
+
+
+def bench(hosts: int, forks: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-fleet-{hosts}-") as tmp:
+        workdir = Path(tmp)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "simfleet.py"),
+                "--dir",
+                str(workdir),
+                "--hosts",
+                str(hosts),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        inventory = workdir / "inventory.yml"
+        first = run_playbook(inventory, "pmem.optane.provision", workdir, forks)
+        rerun = run_playbook(inventory, "pmem.optane.provision", workdir, forks)
+        per_host = max(1, round(rerun.calls_per_host()))
+        floor = run_playbook(inventory, str(ping_playbook(workdir, per_host)), workdir, forks)
+        floor_one = run_playbook(inventory, str(ping_playbook(workdir, 1)), workdir, forks)
+    return {
+        "hosts": hosts,
+        "first": first,
+        "rerun": rerun,
+        "floor": floor,
+        "floor_one": floor_one,
+        "ping_tasks": per_host,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--hosts", default="10,50,100", help="comma-separated fleet sizes (each 1-200)")
+    parser.add_argument("--forks", type=int, default=10, help="ansible forks (1-50)")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.hosts.split(",") if n.strip()]
+    if not sizes or any(not 1 <= n <= 200 for n in sizes):
+        parser.error("--hosts: sizes must be between 1 and 200")
+    if not 1 <= args.forks <= 50:
+        parser.error("--forks: must be between 1 and 50")
+
+    print(
+        "pmem.optane fleet benchmark: provision.yml on simulated hosts, "
+        f"forks={args.forks}, cpus={os.cpu_count()}"
+    )
+    header = (
+        f"{'hosts':>5} {'first s':>8} {'calls/h':>7} {'rerun s':>8} {'calls/h':>7} {'changed':>7} "
+        f"{'floor s':>8} {'pings/h':>7} {'ratio':>6} {'1-ping s':>8}  goal"
+    )
+    print(header)
+    failures = 0
+    for size in sizes:
+        result = bench(size, args.forks)
+        first, rerun, floor = result["first"], result["rerun"], result["floor"]
+        assert isinstance(first, Run) and isinstance(rerun, Run) and isinstance(floor, Run)
+        floor_one = result["floor_one"]
+        assert isinstance(floor_one, Run)
+        ratio = rerun.seconds / floor.seconds if floor.seconds else float("inf")
+        ok = rerun.rc == 0 and first.rc == 0 and rerun.changed == 0 and ratio <= GOAL_RATIO
+        failures += 0 if ok else 1
+        print(
+            f"{size:>5} {first.seconds:>8.1f} {first.calls_per_host():>7.1f} {rerun.seconds:>8.1f} "
+            f"{rerun.calls_per_host():>7.1f} {rerun.changed:>7} {floor.seconds:>8.1f} "
+            f"{result['ping_tasks']:>7} "
+            f"{ratio:>6.2f} {floor_one.seconds:>8.1f}  {'met' if ok else 'MISSED'} (<= {GOAL_RATIO} x floor)"
+        )
+        print(f"      first run modules: {json.dumps(first.calls_by_module, sort_keys=True)}")
+        print(f"      re-run modules:    {json.dumps(rerun.calls_by_module, sort_keys=True)}")
+        if first.rc or rerun.rc:
+            print(f"      playbook rc: first {first.rc}, re-run {rerun.rc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
