@@ -227,7 +227,11 @@ class PendingErase:
             os.fsync(fd)
         finally:
             os.close(fd)
-        dir_fd = os.open(self.dir, os.O_RDONLY)
+        self._sync_dir()
+
+    def _sync_dir(self) -> None:
+        # Power loss must not resurrect or lose a mark: the directory entry is synced too.
+        dir_fd = os.open(self.dir, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(dir_fd)
         finally:
@@ -237,8 +241,12 @@ class PendingErase:
         return (self.dir / volume_id).exists()
 
     def clear(self, volume_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        """Remove the mark durably: a mark that came back after a crash would erase a volume in use."""
+        try:
             (self.dir / volume_id).unlink()
+        except FileNotFoundError:
+            return
+        self._sync_dir()
 
     def all(self) -> list[str]:
         try:
