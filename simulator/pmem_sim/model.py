@@ -1,0 +1,415 @@
+"""Simulated platform state: one JSON file, locked, rewritten atomically.
+
+The state holds what the kernel, the NFIT and the PMem modules would hold on a
+real host: DIMMs, regions with their namespace devices (including idle seeds),
+pending ipmctl goals, fault injections and optional loop-device backing. The
+tool front ends (ndctl.py, daxctl.py, ipmctl.py) read and change it through
+:func:`transaction`.
+
+Kernel rules reproduced here (pmem-tools.md section 2, transcripts-ndctl76-qemu):
+
+* enumeration order is the kernel's sysfs (kernfs) directory order, which is the
+  name hash order, reversed by libndctl's list insertion (:func:`kernfs_order`);
+* a labelled region always exposes one idle zero-size seed namespace; using it
+  creates the next seed with the lowest free id; destroying a namespace other than
+  id 0 or the seed removes the device, id 0 stays as an idle zero-size namespace;
+* space is allocated first-fit in region-align units, so holes make
+  ``available_size`` differ from ``max_available_extent``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+STATE_ENV = "PMEMSIM_STATE"
+FORMAT_VERSION = 1
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+TIB = 1024 * GIB
+SZ_2M = 2 * MIB
+SZ_16M = 16 * MIB
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+MEMORY_BLOCK_BYTES = 128 * MIB
+BUS_PATH = "/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0"
+
+State = dict[str, Any]
+
+
+class StateError(Exception):
+    """The state file is missing, unreadable or the environment does not name it."""
+
+
+# --- enumeration order ----------------------------------------------------------------
+
+_GOLDEN_RATIO_64 = 0x61C8864680B583EB
+_U64 = (1 << 64) - 1
+
+
+def kernfs_hash(name: str) -> int:
+    """Linux kernfs_name_hash(): the order in which sysfs lists a directory."""
+    value = 0
+    for char in name.encode():
+        value = ((value + (char << 4) + (char >> 4)) * 11) & _U64
+    value = ((value * _GOLDEN_RATIO_64) & _U64) >> 32
+    value &= 0x7FFFFFFF
+    if value < 2:
+        value += 2
+    if value >= 0x7FFFFFFF:
+        value = 0x7FFFFFFF - 1
+    return value
+
+
+def kernfs_order(names: list[str]) -> list[str]:
+    """Order libndctl walks devices in: sysfs readdir order, prepended to a list (so reversed)."""
+    return sorted(names, key=kernfs_hash, reverse=True)
+
+
+def sorted_devices(items: list[dict[str, Any]], name_of) -> list[dict[str, Any]]:
+    keyed = {name_of(item): item for item in items}
+    return [keyed[name] for name in kernfs_order(list(keyed))]
+
+
+# --- sizes ------------------------------------------------------------------------------
+
+
+def align_up(value: int, align: int) -> int:
+    return (value + align - 1) // align * align
+
+
+def align_down(value: int, align: int) -> int:
+    return value // align * align
+
+
+def default_region_align(size: int, ways: int) -> int:
+    """Kernel default_align(): 16 MiB, times the ways when 16 MiB does not divide evenly."""
+    align = SZ_16M if size >= SZ_16M else 4096
+    ways = max(1, ways)
+    if align % ways:
+        align *= ways
+    return align
+
+
+def pfn_offset(raw_size: int, align: int, map_location: str) -> int:
+    """Metadata (struct page array + info block) in front of fsdax/devdax data."""
+    effective_align = max(align, SZ_2M)
+    if map_location == "mem":
+        return align_up(8 * KIB, effective_align)
+    return align_up(8 * KIB + 64 * ((raw_size - 8 * KIB) // (4 * KIB)), effective_align)
+
+
+BTT_ARENA_MAX = 512 * GIB
+
+
+def btt_usable(raw_size: int, sector_size: int) -> int:
+    """Usable bytes of a BTT (sector mode) namespace, one arena per 512 GiB."""
+    internal_lba = align_up(max(sector_size, 512), 64) if sector_size % 64 else sector_size
+    remaining = raw_size - 4096
+    usable = 0
+    while remaining > 0:
+        arena = min(remaining, BTT_ARENA_MAX)
+        remaining -= arena
+        available = arena - 8192 - 16384
+        if available <= 4096:
+            break
+        internal = (available - 4096) // (internal_lba + 4)
+        if internal <= 256:
+            break
+        usable += (internal - 256) * sector_size
+    return usable
+
+
+def usable_size(ns: dict[str, Any]) -> int:
+    mode = ns["mode"]
+    raw = ns["size"]
+    if mode in ("fsdax", "devdax"):
+        return max(0, raw - pfn_offset(raw, ns["align"], ns["map"]))
+    if mode == "sector":
+        return btt_usable(raw, ns["btt_sector_size"])
+    return raw
+
+
+def data_offset(ns: dict[str, Any]) -> int:
+    """Byte offset of the usable data inside the namespace's raw extent."""
+    mode = ns["mode"]
+    if mode in ("fsdax", "devdax"):
+        return min(ns["size"], pfn_offset(ns["size"], ns["align"], ns["map"]))
+    if mode == "sector":
+        return 4096  # the BTT info block; data layout differs, good enough for a loop device
+    return 0
+
+
+# --- state file -------------------------------------------------------------------------
+
+
+def state_path(env: dict[str, str] | None = None) -> str:
+    environ = os.environ if env is None else env
+    path = environ.get(STATE_ENV, "")
+    if not path:
+        raise StateError(
+            f"{STATE_ENV} is not set: point it at a simulator state file (create one with `pmemsim init`)"
+        )
+    return path
+
+
+def load_state(path: str) -> State:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+    except FileNotFoundError:
+        raise StateError(f"{STATE_ENV}={path}: no such state file (create it with `pmemsim init`)") from None
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{STATE_ENV}={path}: unreadable state file: {exc}") from None
+    if state.get("format") != FORMAT_VERSION:
+        raise StateError(f"{STATE_ENV}={path}: unsupported state format {state.get('format')!r}")
+    return state
+
+
+def save_state(path: str, state: State) -> None:
+    """Write to a temporary file in the same directory, then rename: readers never see half a file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, separators=(",", ":"))
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(path: str, exclusive: bool = True) -> Iterator[None]:
+    lock_path = path + ".lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+class Transaction:
+    """A loaded state plus a dirty flag; saved on exit when something changed."""
+
+    def __init__(self, path: str, state: State) -> None:
+        self.path = path
+        self.state = state
+        self.dirty = False
+
+    def touch(self) -> None:
+        self.dirty = True
+
+
+@contextmanager
+def transaction(path: str | None = None) -> Iterator[Transaction]:
+    path = path or state_path()
+    if not os.path.exists(path):
+        load_state(path)  # raises the clear error
+    with locked(path, exclusive=True):
+        txn = Transaction(path, load_state(path))
+        yield txn
+        if txn.dirty:
+            save_state(path, txn.state)
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID; uuid.uuid4() without importing the uuid module (start-up time)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+
+def region_name(region: dict[str, Any]) -> str:
+    return f"region{region['id']}"
+
+
+def namespace_name(region: dict[str, Any], ns: dict[str, Any]) -> str:
+    return f"namespace{region['id']}.{ns['id']}"
+
+
+def dimm_name(dimm: dict[str, Any]) -> str:
+    return f"nmem{dimm['index']}"
+
+
+def ordered_regions(state: State) -> list[dict[str, Any]]:
+    return sorted_devices(state["regions"], region_name)
+
+
+def ordered_dimms(state: State) -> list[dict[str, Any]]:
+    return sorted_devices(state["dimms"], dimm_name)
+
+
+def ordered_namespaces(region: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted_devices(region["namespaces"], lambda ns: namespace_name(region, ns))
+
+
+def find_namespace(state: State, dev: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    for region in state["regions"]:
+        for ns in region["namespaces"]:
+            if namespace_name(region, ns) == dev:
+                return region, ns
+    return None
+
+
+def is_label_less(region: dict[str, Any]) -> bool:
+    return not region["labelled"]
+
+
+def is_active(ns: dict[str, Any]) -> bool:
+    return bool(ns["enabled"])
+
+
+def is_seed(ns: dict[str, Any]) -> bool:
+    return ns["size"] == 0 and ns.get("uuid") in (None, ZERO_UUID) and ns["type"] == "pmem"
+
+
+# --- capacity ---------------------------------------------------------------------------
+
+
+def region_usable_end(region: dict[str, Any]) -> int:
+    return align_down(region["size"], region["align"])
+
+
+def free_extents(region: dict[str, Any]) -> list[tuple[int, int]]:
+    """Free (start, length) extents in region offset space, trimmed to the region align."""
+    align = region["align"]
+    used = sorted(
+        (ns["offset"], ns["size"])
+        for ns in region["namespaces"]
+        if ns["size"] > 0 and ns["offset"] is not None
+    )
+    extents = []
+    cursor = 0
+    end = region_usable_end(region)
+    for start, length in [*used, (end, 0)]:
+        gap_start = align_up(cursor, align)
+        gap_end = align_down(min(start, end), align)
+        if gap_end > gap_start:
+            extents.append((gap_start, gap_end - gap_start))
+        cursor = max(cursor, start + length)
+    return extents
+
+
+def available_size(region: dict[str, Any]) -> int:
+    """ndctl reports 0 for label-less regions (libndctl ignores sysfs there)."""
+    if is_label_less(region):
+        return 0
+    return sum(length for _, length in free_extents(region))
+
+
+def max_available_extent(region: dict[str, Any]) -> int:
+    if is_label_less(region):
+        return 0
+    return max((length for _, length in free_extents(region)), default=0)
+
+
+def allocate(region: dict[str, Any], size: int) -> int | None:
+    """First-fit offset for ``size`` bytes, or None when no free extent holds it."""
+    for start, length in free_extents(region):
+        if length >= size:
+            return start
+    return None
+
+
+def lowest_free_id(region: dict[str, Any]) -> int:
+    taken = {ns["id"] for ns in region["namespaces"]}
+    candidate = 0
+    while candidate in taken:
+        candidate += 1
+    return candidate
+
+
+def new_seed(region: dict[str, Any], sector_size: int = 512) -> dict[str, Any]:
+    ns = blank_namespace(lowest_free_id(region), sector_size=sector_size)
+    region["namespaces"].append(ns)
+    region["ns_seed"] = ns["id"]
+    return ns
+
+
+def blank_namespace(ns_id: int, *, sector_size: int = 512, label_less: bool = False) -> dict[str, Any]:
+    return {
+        "id": ns_id,
+        "type": "io" if label_less else "pmem",
+        "offset": 0 if label_less else None,
+        "size": 0,
+        "uuid": None if label_less else ZERO_UUID,
+        "name": None,
+        "enabled": False,
+        "sector_size": sector_size,
+        "mode": "raw",
+        "map": "dev",
+        "align": SZ_2M,
+        "pers_uuid": None,
+        "btt_sector_size": 4096,
+        "dax": None,
+        "loop": None,
+    }
+
+
+def label_less_namespace(region: dict[str, Any]) -> dict[str, Any]:
+    ns = blank_namespace(0, label_less=True)
+    ns["size"] = region["size"]
+    ns["enabled"] = True
+    return ns
+
+
+def reset_region_namespaces(region: dict[str, Any]) -> None:
+    """What the kernel builds when it probes a region with no namespace labels to read."""
+    if region["labelled"]:
+        region["namespaces"] = []
+        new_seed(region)
+    else:
+        region["namespaces"] = [label_less_namespace(region)]
+        region["ns_seed"] = 0
+
+
+def release_namespace(region: dict[str, Any], ns: dict[str, Any]) -> None:
+    """ndctl destroy-namespace on a labelled region: size 0, device removed unless id 0 or seed."""
+    ns.update(
+        size=0,
+        offset=None,
+        uuid=ZERO_UUID,
+        name=None,
+        enabled=False,
+        mode="raw",
+        pers_uuid=None,
+        dax=None,
+    )
+    if ns["id"] != 0 and region.get("ns_seed") != ns["id"]:
+        region["namespaces"].remove(ns)
+
+
+def next_dax_id(region: dict[str, Any]) -> int:
+    taken = {ns["dax"]["nd_id"] for ns in region["namespaces"] if ns.get("dax")}
+    candidate = 0
+    while candidate in taken:
+        candidate += 1
+    return candidate
+
+
+def memblocks(region: dict[str, Any], ns: dict[str, Any]) -> int:
+    start = region["resource"] + ns["offset"] + data_offset(ns)
+    end = start + usable_size(ns)
+    first = align_up(start, MEMORY_BLOCK_BYTES)
+    last = align_down(end, MEMORY_BLOCK_BYTES)
+    return max(0, (last - first) // MEMORY_BLOCK_BYTES)
+
+
+def debug(message: str) -> None:
+    if os.environ.get("PMEMSIM_DEBUG"):
+        sys.stderr.write(f"pmemsim: {message}\n")
+
+
+def sleep_ms(milliseconds: int) -> None:
+    if milliseconds > 0:
+        time.sleep(milliseconds / 1000.0)
