@@ -21,7 +21,7 @@ description:
     which daxctl's udev rule applies at boot. Only the file this module owns is written or removed.
   - Every change is made while holding the pmem.optane host lock.
 author:
-  - pmem.optane contributors
+  - pmem.optane maintainers (@pmem-optane)
 extends_documentation_fragment:
   - pmem.optane.attributes
   - pmem.optane.common
@@ -122,9 +122,18 @@ device:
   description: Facts of the dax device after the run (as daxctl lists it).
   returned: success
   type: dict
-  sample: {"chardev": "dax0.0", "size": 1054867456, "mode": "system-ram", "target_node": 0, "align": 2097152, "online_memblocks": 7, "total_memblocks": 7, "movable": true}
+  sample:
+    chardev: dax0.0
+    size: 1054867456
+    mode: system-ram
+    target_node: 0
+    align: 2097152
+    online_memblocks: 7
+    total_memblocks: 7
+    movable: true
 conf_file:
-  description: Path of the configuration file this module manages for the device, or null when O(persist=false).
+  description:
+    - Path of the configuration file this module manages for the device, or null when O(persist=false).
   returned: success
   type: str
   sample: /etc/daxctl.conf.d/pmem-optane-tiered-memory.conf
@@ -133,19 +142,25 @@ plan:
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "reconfigure_device", "target": "dax0.0", "params": {"mode": "system-ram"}, "reason": "mode is devdax", "destroys_data": true}]
+  sample:
+    - kind: reconfigure_device
+      target: dax0.0
+      params:
+        mode: system-ram
+      reason: mode is devdax
+      destroys_data: true
 """
 
-import os
-import re
-import tempfile
+import os  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
-from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
-from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError
-from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock
-from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
 
 DEVICE_RE = re.compile(r"^dax[0-9]+\.[0-9]+$")
 CONF_PREFIX = "pmem-optane-"
@@ -185,12 +200,10 @@ class DaxRequest(object):
         self.daxctl = Daxctl(runner, binary=self.params["daxctl_path"] or "daxctl")
 
     def fail(self, msg, exc=None, **extra):
-        facts = {}
-        if exc is not None:
-            facts = exc.to_dict()
-            facts.pop("msg", None)
+        facts = tool_facts(exc) if exc is not None else {}
         facts.update(extra)
-        self.module.fail_json(msg=msg, **facts)
+        facts["msg"] = msg
+        self.module.fail_json(**facts)
 
     def observe(self):
         """(dax device facts, its namespace or None)."""
@@ -334,6 +347,13 @@ def write_file(module, path, content):
         out.write(content)
     os.chmod(temp, 0o644)
     module.atomic_move(temp, path)
+
+
+def tool_facts(exc):
+    """The error's facts for fail_json (cmd, rc, stdout, stderr, tool_message) without its msg."""
+    facts = exc.to_dict()
+    facts.pop("msg", None)
+    return facts
 
 
 def main():

@@ -26,7 +26,7 @@ description:
     message. Fix the cause, then remove the goal with O(state=absent).
   - Every change is made while holding the pmem.optane host lock.
 author:
-  - pmem.optane contributors
+  - pmem.optane maintainers (@pmem-optane)
 extends_documentation_fragment:
   - pmem.optane.attributes
   - pmem.optane.common
@@ -56,12 +56,14 @@ options:
     default: AppDirect
   memory_mode:
     description:
-      - Percentage (0-100) of the capacity to use in Memory Mode. The rest, minus O(reserved), becomes App Direct.
+      - Percentage (0-100) of the capacity to use in Memory Mode.
+      - The rest, minus O(reserved), becomes App Direct.
     type: int
     default: 0
   reserved:
     description:
-      - Percentage (0-100) of the capacity to leave unmapped. O(memory_mode) plus O(reserved) must not exceed 100.
+      - Percentage (0-100) of the capacity to leave unmapped.
+      - O(memory_mode) plus O(reserved) must not exceed 100.
     type: int
     default: 0
   sockets:
@@ -81,7 +83,8 @@ options:
     type: int
     default: 2
 notes:
-  - Needs C(ipmctl) and real Optane PMem modules. On hosts where ipmctl reports no PMem modules the module fails.
+  - Needs C(ipmctl) and real Optane PMem modules.
+  - On hosts where ipmctl reports no PMem modules the module fails, naming ipmctl's reason.
 seealso:
   - module: pmem.optane.pmem_info
   - module: pmem.optane.pmem_namespace
@@ -120,35 +123,49 @@ goals:
   returned: always
   type: list
   elements: dict
-  sample: [{"socket_id": 0, "dimm_id": "0x0001", "memory_size": 0, "app_direct1_size": 135291469824, "status": "New: A reboot is required for the memory allocation goal to be processed by the BIOS."}]
+  sample:
+    - socket_id: 0
+      dimm_id: '0x0001'
+      memory_size: 0
+      app_direct1_size: 135291469824
+      status: 'New: A reboot is required for the memory allocation goal to be processed by the BIOS.'
 current:
-  description: Applied configuration per socket before the run (Memory Mode percentage and App Direct region types).
+  description:
+    - Applied configuration per socket before the run (Memory Mode percentage and App Direct region types).
   returned: always
   type: dict
-  sample: {"0": {"memory_mode": 0, "persistent_memory_type": "AppDirect", "regions": 1, "modules": 6}}
+  sample:
+    '0':
+      memory_mode: 0
+      persistent_memory_type: AppDirect
+      regions: 1
+      modules: 6
 plan:
   description: Actions taken, or that would be taken in check mode. Empty when nothing needs doing.
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "create_goal", "target": "sockets 0,1", "params": {"persistent_memory_type": "AppDirect", "memory_mode": 0}, "reason": "socket 0 has no App Direct region", "destroys_data": false}]
+  sample:
+    - kind: create_goal
+      target: sockets 0,1
+      params:
+        persistent_memory_type: AppDirect
+        memory_mode: 0
+      reason: socket 0 has no App Direct region
+      destroys_data: false
 """
 
-import re
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
-from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError
-from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock
-from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl
-from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.apply import apply_plan  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.errors import GoalFailed, PmemError  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.planner import DesiredGoal, plan_goal  # noqa: E402
 
 INTERLEAVED = "AppDirect"
 NOT_INTERLEAVED = "AppDirectNotInterleaved"
-
-
-def action(kind, target, params, reason, destroys_data=False):
-    return dict(kind=kind, target=target, params=params, reason=reason, destroys_data=destroys_data)
 
 
 def socket_of_handle(handle):
@@ -164,12 +181,10 @@ class GoalRequest(object):
         self.ndctl = Ndctl(runner, binary=self.params["ndctl_path"] or "ndctl")
 
     def fail(self, msg, exc=None, **extra):
-        facts = {}
-        if exc is not None:
-            facts = exc.to_dict()
-            facts.pop("msg", None)
+        facts = tool_facts(exc) if exc is not None else {}
         facts.update(extra)
-        self.module.fail_json(msg=msg, **facts)
+        facts["msg"] = msg
+        self.module.fail_json(**facts)
 
     # --- observe ------------------------------------------------------------------------
 
@@ -222,7 +237,7 @@ class GoalRequest(object):
 
     @staticmethod
     def current(observed):
-        """Applied configuration per socket as the module compares it."""
+        """Applied configuration per socket, as the planner compares it."""
         out = {}
         for socket in observed["sockets"]:
             modules = [m for m in observed["modules"] if m.socket_id == socket]
@@ -231,7 +246,7 @@ class GoalRequest(object):
             regions = [r for r in observed["regions"] if r.socket_id == socket]
             types = sorted(set(r.persistent_memory_type or "" for r in regions))
             out[str(socket)] = dict(
-                memory_mode=int(round(100.0 * memory / capacity)) if capacity else 0,
+                memory_mode=round(100.0 * memory / capacity) if capacity else 0,
                 persistent_memory_type=",".join(types) if types else None,
                 regions=len(regions),
                 modules=len(modules),
@@ -239,143 +254,37 @@ class GoalRequest(object):
             )
         return out
 
-    # --- decide -------------------------------------------------------------------------
-
-    def matches(self, config):
-        p = self.params
-        if abs(config["memory_mode"] - p["memory_mode"]) > p["tolerance"]:
-            return False, "Memory Mode is %d%%, requested %d%%" % (config["memory_mode"], p["memory_mode"])
-        if p["memory_mode"] + p["reserved"] >= 100:
-            if config["regions"]:
-                return False, "%d App Direct regions exist, none requested" % config["regions"]
-            return True, ""
-        wanted_regions = 1 if p["persistent_memory_type"] == INTERLEAVED else config["modules"]
-        if (
-            config["persistent_memory_type"] != p["persistent_memory_type"]
-            or config["regions"] != wanted_regions
-        ):
-            return False, "App Direct is %s in %d regions, requested %s" % (
-                config["persistent_memory_type"] or "absent",
-                config["regions"],
-                p["persistent_memory_type"],
-            )
-        return True, ""
-
-    def goal_matches(self, goals, config):
-        """Whether pending goals of one socket ask for what is requested."""
-        p = self.params
-        capacity = 0
-        memory = 0
-        for goal in goals:
-            memory += goal.memory_size or 0
-            capacity += (goal.memory_size or 0) + (goal.app_direct1_size or 0) + (goal.app_direct2_size or 0)
-        reserved_share = p["reserved"]
-        if capacity:
-            share = 100.0 * memory / (capacity / max(0.01, 1 - reserved_share / 100.0))
-            if abs(share - p["memory_mode"]) > p["tolerance"]:
-                return False
-        settings = set(g.app_direct1_settings for g in goals if g.app_direct1_settings)
-        if settings and p["memory_mode"] + p["reserved"] < 100:
-            interleaved = not all(_is_one_way(s) for s in settings)
-            if interleaved != (p["persistent_memory_type"] == INTERLEAVED) and config["modules"] > 1:
-                return False
-        return True
-
     def plan(self, observed):
         p = self.params
-        steps = []
-        sockets = observed["sockets"]
-        failed = [g for g in observed["goals"] if g.failed]
-        pending = [g for g in observed["goals"] if not g.failed]
-        label = "sockets %s" % ",".join(str(s) for s in sockets)
-        if p["state"] == "absent":
-            if observed["goals"]:
-                steps.append(action("delete_goal", label, dict(sockets=p["sockets"]), "goals exist"))
-            return steps
-        if failed:
-            self.fail(
-                "the BIOS failed to apply the memory allocation goal: %s. Fix the cause, then delete the goal "
-                "with state: absent"
-                % "; ".join(sorted(set("%s (module %s)" % (g.status, g.dimm_id) for g in failed))),
-                goals=[g.to_dict() for g in failed],
-                plan=[],
-            )
-        config = self.current(observed)
-        differences = []
-        for socket in sockets:
-            socket_goals = [g for g in pending if g.socket_id == socket]
-            if socket_goals:
-                if not self.goal_matches(socket_goals, config[str(socket)]):
-                    differences.append("socket %d: the pending goal differs" % socket)
-                continue
-            ok, why = self.matches(config[str(socket)])
-            if not ok:
-                differences.append("socket %d: %s" % (socket, why))
-        if not differences:
-            return steps
-        if pending:
-            steps.append(action("delete_goal", label, dict(sockets=p["sockets"]), "the pending goal differs"))
-        replaced = [s for s in sockets if config[str(s)]["regions"]]
-        namespaces = observed["namespaces"]
-        destroys = bool(replaced or namespaces)
-        if destroys and not p["allow_data_loss"]:
-            what = []
-            if namespaces:
-                what.append(
-                    "namespaces %s exist"
-                    % ", ".join("%s (%s)" % (ns.dev, ns.name) if ns.name else ns.dev for ns in namespaces)
-                )
-            if replaced:
-                what.append(
-                    "the App Direct regions on socket(s) %s would be replaced"
-                    % ", ".join(str(s) for s in replaced)
-                )
-            self.fail(
-                "allow_data_loss: changing the memory allocation goal destroys data: %s (%s). "
-                "Set allow_data_loss: true to consent" % ("; ".join(what), "; ".join(differences)),
-                differences=differences,
-                plan=[],
-            )
-        for ns in namespaces:
-            steps.append(
-                action(
-                    "destroy_namespace",
-                    ns.dev,
-                    dict(name=ns.name, force=True),
-                    "ipmctl refuses a goal while namespaces exist",
-                    destroys_data=True,
-                )
-            )
-        params = dict(
+        desired = DesiredGoal(
             persistent_memory_type=p["persistent_memory_type"],
             memory_mode=p["memory_mode"],
             reserved=p["reserved"],
-            sockets=p["sockets"],
+            sockets=tuple(sorted(set(p["sockets"]))) if p["sockets"] else None,
+            state=p["state"],
         )
-        steps.append(action("create_goal", label, params, "; ".join(differences), destroys_data=destroys))
-        return steps
-
-    def apply(self, steps):
-        for step in steps:
-            if step["kind"] == "delete_goal":
-                self.ipmctl.delete_goal(sockets=step["params"]["sockets"])
-            elif step["kind"] == "destroy_namespace":
-                self.ndctl.destroy_namespace(step["target"], force=True)
-            elif step["kind"] == "create_goal":
-                params = step["params"]
-                self.ipmctl.create_goal(
-                    persistent_memory_type=params["persistent_memory_type"],
-                    memory_mode=params["memory_mode"],
-                    reserved=params["reserved"] or None,
-                    sockets=params["sockets"],
-                )
+        try:
+            return plan_goal(
+                desired,
+                observed["modules"],
+                observed["regions"],
+                observed["goals"],
+                observed["namespaces"],
+                allow_data_loss=p["allow_data_loss"],
+                tolerance=p["tolerance"],
+            )
+        except GoalFailed as exc:
+            raise GoalFailed(
+                "%s. Fix the cause, then delete the goal with state: absent and run again" % exc.message,
+                tool_message=exc.tool_message,
+            ) from None
 
     def run(self, apply):
         observed = self.observe()
         steps = self.plan(observed)
-        goals_before = [g.to_dict() for g in observed["goals"]]
+        goals_before = [goal_facts(g) for g in observed["goals"]]
         if apply and steps:
-            self.apply(steps)
+            apply_plan(steps, self.ndctl, self.ipmctl)
             goals_after = [g for g in self.ipmctl.show_goal() if g.socket_id in observed["sockets"]]
         elif steps:
             goals_after = None
@@ -384,9 +293,11 @@ class GoalRequest(object):
         return observed, steps, goals_before, goals_after
 
 
-def _is_one_way(settings):
-    """AppDirect1Settings such as "x1 (ByOne)" describe a region of one module (not interleaved)."""
-    return re.match(r"^\s*x1(\D|$)", settings.lower()) is not None
+def tool_facts(exc):
+    """The error's facts for fail_json (cmd, rc, stdout, stderr, tool_message) without its msg."""
+    facts = exc.to_dict()
+    facts.pop("msg", None)
+    return facts
 
 
 def main():
@@ -431,32 +342,45 @@ def main():
     except PmemError as exc:
         request.fail(str(exc), exc)
     if goals_after is None:
+        # Check mode with a plan: the goal would be created (or deleted, for state=absent).
         reboot_required = p["state"] == "present"
         goals_list = goals_before
     else:
-        goals_list = [g.to_dict() for g in goals_after]
+        goals_list = [goal_facts(g) for g in goals_after]
         reboot_required = any(not g.failed for g in goals_after)
+    current = request.current(observed)
     result = dict(
         changed=bool(steps),
         reboot_required=reboot_required,
         goals=goals_list,
-        current=request.current(observed),
-        plan=steps,
+        current=current,
+        plan=[step.to_dict() for step in steps],
     )
     if module._diff:
-        desired = dict(
-            state=p["state"],
-            persistent_memory_type=p["persistent_memory_type"],
-            memory_mode=p["memory_mode"],
-            reserved=p["reserved"],
-        )
+        if steps and goals_after is None:
+            after_goals = [] if p["state"] == "absent" else [requested(p)]
+        else:
+            after_goals = goals_list
         result["diff"] = dict(
-            before=dict(current=result["current"], goals=goals_before),
-            after=dict(current=result["current"], goals=goals_list if not module.check_mode else desired)
-            if steps
-            else dict(current=result["current"], goals=goals_before),
+            before=dict(current=current, goals=goals_before),
+            after=dict(current=current, goals=after_goals),
         )
     module.exit_json(**result)
+
+
+def goal_facts(goal):
+    return dict(goal.to_dict(), pending=goal.pending, failed=goal.failed)
+
+
+def requested(params):
+    """The goal as requested, shown as the diff's after in check mode."""
+    return dict(
+        persistent_memory_type=params["persistent_memory_type"],
+        memory_mode=params["memory_mode"],
+        reserved=params["reserved"],
+        sockets=params["sockets"],
+        status="requested",
+    )
 
 
 if __name__ == "__main__":

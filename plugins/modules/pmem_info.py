@@ -21,7 +21,7 @@ description:
   - Namespaces list the mount points that use their block device, read from the mount table.
   - Never changes the host.
 author:
-  - pmem.optane contributors
+  - pmem.optane maintainers (@pmem-optane)
 extends_documentation_fragment:
   - pmem.optane.attributes.info_module
   - pmem.optane.common.ndctl
@@ -129,7 +129,12 @@ nvdimms:
   returned: always
   type: list
   elements: dict
-  sample: [{"dev": "nmem0", "id": "8089-a2-1837-00000be8", "handle": 1, "phys_id": 28, "state": "enabled"}]
+  sample:
+    - dev: nmem0
+      id: 8089-a2-1837-00000be8
+      handle: 1
+      phys_id: 28
+      state: enabled
 memory_resources:
   description:
     - Capacity per memory type (volatile, app_direct, cache, inaccessible, physical), each split into
@@ -145,7 +150,13 @@ goals:
   returned: always
   type: list
   elements: dict
-  sample: [{"socket_id": 0, "dimm_id": "0x0001", "app_direct1_size": 135291469824, "status": "New: A reboot is required...", "pending": true, "failed": false}]
+  sample:
+    - socket_id: 0
+      dimm_id: '0x0001'
+      app_direct1_size: 135291469824
+      status: 'New: A reboot is required...'
+      pending: true
+      failed: false
 ipmctl_regions:
   description: Regions as ipmctl shows them, with persistent memory type per socket. Empty without ipmctl.
   returned: always
@@ -242,18 +253,23 @@ dax_devices:
   returned: always
   type: list
   elements: dict
-  sample: [{"chardev": "dax0.0", "size": 1054867456, "mode": "devdax", "target_node": 0, "align": 2097152}]
+  sample:
+    - chardev: dax0.0
+      size: 1054867456
+      mode: devdax
+      target_node: 0
+      align: 2097152
 """
 
-import os
-import re
+import os  # noqa: E402
+import re  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
-from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
-from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing
-from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl
-from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
 
 
 def read_mounts(path):
@@ -304,7 +320,7 @@ def gather_ipmctl(module, runner, result):
         ]
         result["ipmctl_regions"] = [region.to_dict() for region in ipmctl.show_region()]
     except PmemError as exc:
-        module.fail_json(msg="reading Optane facts with ipmctl failed: %s" % exc, **_tool_facts(exc))
+        module.fail_json(**dict(_tool_facts(exc), msg="reading Optane facts with ipmctl failed: %s" % exc))
 
 
 def gather_ndctl(module, runner, result):
@@ -314,7 +330,9 @@ def gather_ndctl(module, runner, result):
         result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
         return
     except PmemError as exc:
-        module.fail_json(msg="reading regions and namespaces with ndctl failed: %s" % exc, **_tool_facts(exc))
+        module.fail_json(
+            **dict(_tool_facts(exc), msg="reading regions and namespaces with ndctl failed: %s" % exc)
+        )
     result["platform"]["ndctl_usable"] = True
     mounts = read_mounts(module.params["mounts_path"])
     dev_dir = module.params["dev_dir"]
@@ -348,7 +366,7 @@ def gather_daxctl(module, runner, result):
         result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
         return
     except PmemError as exc:
-        module.fail_json(msg="listing dax devices with daxctl failed: %s" % exc, **_tool_facts(exc))
+        module.fail_json(**dict(_tool_facts(exc), msg="listing dax devices with daxctl failed: %s" % exc))
     result["dax_devices"] = [dev.to_dict() for dev in devices]
     result["platform"]["daxctl_usable"] = True
 

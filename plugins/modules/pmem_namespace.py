@@ -24,7 +24,7 @@ description:
     system-ram mode), unless O(force=true).
   - Every change is made while holding the pmem.optane host lock.
 author:
-  - pmem.optane contributors
+  - pmem.optane maintainers (@pmem-optane)
 extends_documentation_fragment:
   - pmem.optane.attributes
   - pmem.optane.common
@@ -59,10 +59,12 @@ options:
     default: fsdax
   size:
     description:
-      - Usable size wanted, as bytes or with a unit (V(16G), V(512MiB), V(1T); K, M, G and T are powers of
-        1024), or a percentage of the region size such as V(50%).
-      - V(all) (the default) takes the largest free extent of the region.
-      - ndctl adds metadata and rounds to the region alignment; RV(size) returns the size obtained.
+      - Size of the namespace as ndctl's C(--size) takes it, in bytes or with a unit (V(16G), V(512MiB),
+        V(1T); K, M, G and T are powers of 1024), or a share of the region size such as V(50%).
+      - V(all) (the default) takes all the space that remains in the region.
+      - The size must be a multiple of the region alignment (16 MiB, times the interleave ways). The
+        usable size is smaller, because fsdax, devdax and sector namespaces keep metadata on the device;
+        RV(size) returns the usable size obtained.
     type: str
     default: all
   region:
@@ -154,11 +156,22 @@ namespace:
   description: Facts of the namespace after the run; null when it does not exist (or will not, in check mode).
   returned: always
   type: dict
-  sample: {"dev": "namespace0.0", "name": "database", "mode": "fsdax", "map": "dev", "size": 67578216448, "uuid": "3f1c...", "sector_size": 512, "align": 2097152, "blockdev": "pmem0", "region": "region0", "device": "/dev/pmem0"}
+  sample:
+    dev: namespace0.0
+    name: database
+    mode: fsdax
+    map: dev
+    size: 67578216448
+    uuid: 3f1c...
+    sector_size: 512
+    align: 2097152
+    blockdev: pmem0
+    region: region0
+    device: /dev/pmem0
 size:
   description:
-    - Usable bytes of the namespace after metadata (the size actually obtained); null when absent.
-    - In check mode, the size the planned namespace would get.
+    - Usable bytes of the namespace after its metadata (the size actually obtained); null when absent.
+    - In check mode, the usable size the planned namespace would get.
   returned: always
   type: int
   sample: 67578216448
@@ -167,33 +180,43 @@ plan:
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "create_namespace", "target": "region0", "params": {"name": "database", "mode": "fsdax", "size": 68719476736}, "reason": "database does not exist", "destroys_data": false}]
+  sample:
+    - kind: create_namespace
+      target: region0
+      params:
+        name: database
+        mode: fsdax
+        size: 68719476736
+      reason: database does not exist
+      destroys_data: false
 differences:
-  description: What differs between the existing namespace and the request (also listed in the failure message).
+  description:
+    - What differs between the existing namespace and the request (also listed in the failure message).
   returned: when the namespace exists and differs
   type: list
   elements: str
   sample: ["mode is fsdax, requested sector"]
 """
 
-import os
-import re
+import os  # noqa: E402
+import re  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner
-from ansible_collections.pmem.optane.plugins.module_utils.apply import apply_plan
-from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
-from ansible_collections.pmem.optane.plugins.module_utils.errors import (
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.apply import apply_plan  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.errors import (  # noqa: E402
+    Busy,
     Incompatible,
     InvalidRequest,
     PmemError,
     ToolMissing,
 )
-from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock
-from ansible_collections.pmem.optane.plugins.module_utils.naming import DRIVER_NAMESPACE_PREFIX
-from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl
-from ansible_collections.pmem.optane.plugins.module_utils.planner import DesiredNamespace, plan_namespaces
-from ansible_collections.pmem.optane.plugins.module_utils.sizes import parse_size
+from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.naming import DRIVER_NAMESPACE_PREFIX  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.planner import DesiredNamespace, plan_namespaces  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.sizes import parse_size, usable_size  # noqa: E402
 
 PERCENT_RE = re.compile(r"^\s*([0-9]{1,3})\s*%\s*$")
 REGION_RE = re.compile(r"^(region)?([0-9]+)$")
@@ -313,14 +336,21 @@ class NamespaceRequest(object):
 
     def plan(self, desired, inventory, busy):
         p = self.params
-        in_use = frozenset() if p["force"] and p["state"] == "absent" else frozenset(busy)
-        return plan_namespaces(
-            [desired],
-            inventory,
-            reconfigure=p["reconfigure"],
-            allow_data_loss=p["allow_data_loss"],
-            in_use=in_use,
-        )
+        try:
+            return plan_namespaces(
+                [desired],
+                inventory,
+                reconfigure=p["reconfigure"],
+                allow_data_loss=p["allow_data_loss"],
+                in_use=frozenset(busy),
+                force=p["force"],
+            )
+        except Busy as exc:
+            # Say why: the mount points or the system-ram dax device.
+            raise Busy("%s (%s)" % (exc.message, "; ".join(busy[dev] for dev in sorted(busy)))) from None
+        except InvalidRequest as exc:
+            # The planner names fields of its list input (namespaces[0].size); the module's are flat.
+            raise InvalidRequest(exc.field.split(".")[-1], exc.rule, exc.value) from None
 
     def run(self, desired, apply):
         inventory, busy = self.observe()
@@ -330,7 +360,7 @@ class NamespaceRequest(object):
         if apply and plan:
             apply_plan(plan, self.ndctl)
             after = self.ndctl.inventory().namespace_by_name(desired.name)
-        return plan, before, after, busy
+        return plan, before, after
 
 
 def facts_of(namespace, dev_dir):
@@ -343,30 +373,43 @@ def facts_of(namespace, dev_dir):
 
 
 def predicted(plan, desired, before):
-    """What check mode expects the namespace to look like (from the create action's parameters)."""
+    """What check mode expects the namespace to look like, from the planned create or reconfigure."""
     if desired.state == "absent":
         return None
     for step in reversed(plan):
-        if step.kind in ("create_namespace", "reconfigure_namespace"):
-            facts = dict(name=desired.name, mode=desired.mode)
-            for key in ("mode", "size", "usable_size", "align", "map", "sector_size", "region"):
-                if step.params.get(key) is not None:
-                    facts[key] = step.params[key]
-            if "usable_size" in facts:
-                facts["size"] = facts.pop("usable_size")
-            facts.setdefault("region", step.target)
+        if step.kind == "create_namespace":
+            params = step.params
+            return dict(
+                name=desired.name,
+                mode=params["mode"],
+                region=params["region"],
+                size=usable_size(
+                    params["mode"],
+                    params["size"],
+                    params.get("align"),
+                    params.get("map"),
+                    params.get("sector_size"),
+                ),
+                align=params.get("align"),
+                map=params.get("map"),
+                sector_size=params.get("sector_size"),
+            )
+        if step.kind == "reconfigure_namespace" and before is not None:
+            facts = dict(before)
+            facts.update((k, v) for k, v in step.params.items() if v is not None)
             return facts
     return before
 
 
 def action_dict(step):
-    return dict(
-        kind=step.kind,
-        target=step.target,
-        params=dict(step.params),
-        reason=step.reason,
-        destroys_data=bool(step.destroys_data),
-    )
+    return step.to_dict()
+
+
+def tool_facts(exc):
+    """The error's facts for fail_json (cmd, rc, stdout, stderr, tool_message) without its msg."""
+    facts = exc.to_dict()
+    facts.pop("msg", None)
+    return facts
 
 
 def main():
@@ -403,18 +446,14 @@ def main():
     try:
         desired = desired_from(p)
         if module.check_mode:
-            plan, before, after, busy = request.run(desired, apply=False)
+            plan, before, after = request.run(desired, apply=False)
         else:
             with HostLock(path=p["lock_path"], timeout=p["lock_timeout"]):
-                plan, before, after, busy = request.run(desired, apply=True)
+                plan, before, after = request.run(desired, apply=True)
     except Incompatible as exc:
-        facts = exc.to_dict()
-        facts.pop("msg", None)
-        module.fail_json(msg=str(exc), differences=exc.differences, plan=[], **facts)
+        module.fail_json(**dict(tool_facts(exc), msg=str(exc), differences=exc.differences, plan=[]))
     except PmemError as exc:
-        facts = exc.to_dict()
-        facts.pop("msg", None)
-        module.fail_json(msg=str(exc), plan=[], **facts)
+        module.fail_json(**dict(tool_facts(exc), msg=str(exc), plan=[]))
     dev_dir = p["dev_dir"]
     if module.check_mode and plan:
         after_facts = predicted(plan, desired, facts_of(before, dev_dir))

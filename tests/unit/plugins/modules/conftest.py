@@ -12,3 +12,9 @@ from modules_support import collections_path  # noqa: E402
 _COLLECTIONS = str(collections_path())
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
+
+# The simulator package, for the in-process runs (installed into the venv by `make venv`).
+try:
+    import pmem_sim  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(TESTS.parent / "simulator"))

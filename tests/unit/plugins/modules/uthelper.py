@@ -166,3 +166,35 @@ class UTHelper:
                 assert not target.exists(), "{}: {} should not exist".format(case["id"], relative)
             else:
                 assert target.read_text() == text, "{}: {} content differs".format(case["id"], relative)
+
+
+def run_module(module, args, monkeypatch, runner, *, check=False, diff=False):
+    """Run ``module.main()`` with ``args``, sending every command to ``runner`` (e.g. the simulator's
+    in-process SimRunner); return the result dict (``failed`` true when the module failed)."""
+
+    def fake_run(mod, argv, **kwargs):
+        result = runner.run([str(a) for a in argv], stdin=kwargs.get("data"))
+        return result.rc, result.stdout, result.stderr
+
+    def fake_exit(mod, **kwargs):
+        kwargs.setdefault("failed", False)
+        raise ModuleExit(kwargs)
+
+    def fake_fail(mod, msg, **kwargs):
+        kwargs.update(failed=True, msg=msg)
+        raise ModuleExit(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", fake_exit)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fake_fail)
+    monkeypatch.setattr(
+        basic.AnsibleModule, "get_bin_path", lambda mod, name, required=False, opt_dirs=None: name
+    )
+    args = dict(args)
+    if check:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args), pytest.raises(ModuleExit) as exited:
+        module.main()
+    return json.loads(json.dumps(exited.value.result))
