@@ -148,20 +148,20 @@ class ControllerService(csi_pb2_grpc.ControllerServicer):
         """The region with the most room that can hold the request, and the raw size to ask for."""
         regions = candidate_regions(inventory, params)
         fits = []
-        out_of_range = None
+        out_of_range = []
         for region in regions:
             try:
                 raw = raw_size_for(region, params.mode, required, limit, self.config.default_volume_bytes)
             except OutOfRange as exc:  # this region's size steps cannot fit the range
-                out_of_range = exc
+                out_of_range.append(exc)
                 continue
             if raw <= sizes.largest_namespace(region, params.mode):
                 fits.append((region.max_available_extent, region.dev, region, raw))
         if fits:
             fits.sort(key=lambda item: (-item[0], item[1]))
             return fits[0][2], fits[0][3]
-        if out_of_range is not None and len(regions) == 1:
-            raise out_of_range
+        if regions and len(out_of_range) == len(regions):
+            raise out_of_range[0]
         where = f" matching {params}" if (params.region or params.numa_node is not None) else ""
         raise ResourceExhausted(
             f"no PMem region{where} on node {self.config.node_id} has a free extent for this volume"
