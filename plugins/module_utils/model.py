@@ -66,7 +66,8 @@ class Mapping(_Facts):
 class DaxDevice(_Facts):
     chardev: str
     size: int
-    mode: str = "devdax"
+    # devdax or system-ram; None when the source (plain ndctl list) does not say.
+    mode: Optional[str] = None
     target_node: Optional[int] = None
     align: Optional[int] = None
     online_memblocks: Optional[int] = None

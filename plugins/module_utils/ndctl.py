@@ -162,7 +162,7 @@ def _dax_device(obj: Dict[str, Any]) -> DaxDevice:
     return DaxDevice(
         chardev=obj.get("chardev", ""),
         size=_int(obj.get("size")) or 0,
-        mode=obj.get("mode", "devdax"),
+        mode=obj.get("mode"),
         target_node=obj.get("target_node"),
         align=_int(obj.get("align")),
         online_memblocks=obj.get("online_memblocks"),
@@ -181,6 +181,11 @@ def namespace_from_json(obj: Dict[str, Any], region: Optional[str] = None) -> Na
         dax_devices = tuple(_dax_device(d) for d in daxregion.get("devices") or [])
         if chardev is None and dax_devices:
             chardev = dax_devices[0].chardev
+    elif chardev:
+        # Plain ndctl list names the device but not its dax mode (that needs -X or daxctl).
+        dax_devices = (
+            DaxDevice(chardev=chardev, size=_int(obj.get("size")) or 0, align=_int(obj.get("align"))),
+        )
     return Namespace(
         dev=obj["dev"],
         mode=obj.get("mode", "raw"),
@@ -357,6 +362,8 @@ def error_for(result: CommandResult, action: str) -> PmemError:
         return BadAlignment("%s: size or placement is misaligned" % summary, **kwargs)
     if "unsupported align" in text or "does not support setting an alignment" in text:
         return InvalidRequest("align", message or "alignment not supported", **kwargs)
+    if "unknown mode requested" in text:
+        return InvalidRequest("mode", message, **kwargs)
     if "does not support btt sector_size" in text:
         return InvalidRequest("sector_size", message, **kwargs)
     if "must be >= 16MiB" in text or "must be >=" in text:
