@@ -221,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels", dest="label_less", action="store_false", help="modules support labels (default)"
     )
     labels.add_argument("--label-less", dest="label_less", action="store_true")
+    init.set_defaults(label_less=False)
     init.add_argument(
         "--initial",
         default="none",

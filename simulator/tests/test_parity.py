@@ -12,10 +12,9 @@ import difflib
 import os
 
 import pytest
-from transcripts import FIXTURES, SCENARIOS, UuidNormaliser, parse_transcript, replayable
-
 from pmem_sim.dispatch import run_tool
 from pmem_sim.testing import make_state
+from transcripts import FIXTURES, SCENARIOS, UuidNormaliser, parse_transcript, replayable
 
 # (scenario, command): why the simulator's answer may differ.
 EXCLUDED = {
@@ -41,7 +40,9 @@ def replay(scenario: str, tmp_path) -> tuple[list[str], int, int]:
         if expected != got:
             diff = []
             for name, want, have in (("stdout", expected[1], got[1]), ("stderr", expected[2], got[2])):
-                diff.extend(difflib.unified_diff(want.splitlines(True), have.splitlines(True), f"real {name}", name))
+                diff.extend(
+                    difflib.unified_diff(want.splitlines(True), have.splitlines(True), f"real {name}", name)
+                )
             failures.append(f"$ {call.command}\nrc real={expected[0]} sim={got[0]}\n{''.join(diff)}")
     return failures, compared, len(calls)
 
@@ -50,7 +51,8 @@ def replay(scenario: str, tmp_path) -> tuple[list[str], int, int]:
 def test_transcript_parity(scenario, tmp_path, record_property):
     failures, compared, total = replay(scenario, tmp_path)
     record_property("coverage", f"{compared - len(failures)}/{total}")
-    print(f"{scenario}: {compared - len(failures)} of {total} tool calls identical ({total - compared} excluded)")
+    identical = compared - len(failures)
+    print(f"{scenario}: {identical} of {total} tool calls identical ({total - compared} excluded)")
     assert compared >= 20, f"{scenario}: too few calls replayed ({compared})"
     assert not failures, "\n".join(failures)
 
