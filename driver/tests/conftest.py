@@ -150,6 +150,23 @@ def create_request(name: str, required: int = 64 * MIB, limit: int = 0, caps=Non
     )
 
 
+class HostRunner:
+    """ndctl from the simulator (in process); mkfs, blkid, mount and umount for real."""
+
+    def __init__(self, state_path: str) -> None:
+        from optane_csi.runner import SubprocessRunner
+
+        self.sim = SimRunner(state_path)
+        self.host = SubprocessRunner(timeout=120)
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(self, argv, *, stdin=None):
+        self.calls.append(tuple(argv))
+        if os.path.basename(argv[0]) in ("ndctl", "daxctl", "ipmctl"):
+            return self.sim.run(list(argv), stdin=stdin)
+        return self.host.run(argv, stdin=stdin)
+
+
 class RecordingEraser:
     """Controller tests without block devices: remember what would be erased."""
 
