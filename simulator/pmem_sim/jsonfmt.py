@@ -27,7 +27,12 @@ _ESCAPES = {
 }
 
 
+_PLAIN = frozenset('"\\/')
+
+
 def _string(text: str) -> str:
+    if text.isprintable() and not _PLAIN.intersection(text):
+        return '"' + text + '"'
     out = []
     for char in text:
         escaped = _ESCAPES.get(char)
