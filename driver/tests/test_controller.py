@@ -464,3 +464,32 @@ def test_lock_timeout_is_aborted(controller):
         assert error.code() == Code.ABORTED and "lock" in error.details()
     finally:
         holder.release()
+
+
+def test_tool_calls_per_rpc(serve, sim_state):
+    """The budget of the issue: retry = 1 list; new = 1 list + 1 create (+ erase); capacity/list = 1 list."""
+    from conftest import RecordingEraser, SimRunner
+    from optane_csi.runner import CountingRunner
+
+    runner = CountingRunner(SimRunner(sim_state))
+    eraser = RecordingEraser()
+    served = serve(runner, eraser=eraser)
+    cc = served.controller
+
+    def calls(call) -> list[str]:
+        runner.reset()
+        call()
+        return [argv[1] for argv in runner.calls]
+
+    assert calls(lambda: cc.CreateVolume(create_request("pvc-count"))) == ["list", "create-namespace"]
+    assert len(eraser.erased) == 1
+    assert calls(lambda: cc.CreateVolume(create_request("pvc-count"))) == ["list"]
+    assert len(eraser.erased) == 1
+    assert calls(lambda: cc.GetCapacity(csi_pb2.GetCapacityRequest())) == ["list"]
+    assert calls(lambda: cc.ListVolumes(csi_pb2.ListVolumesRequest())) == ["list"]
+    volume_id = naming.volume_id_for("pvc-count")
+    assert calls(lambda: cc.DeleteVolume(csi_pb2.DeleteVolumeRequest(volume_id=volume_id))) == [
+        "list",
+        "destroy-namespace",
+    ]
+    assert calls(lambda: cc.DeleteVolume(csi_pb2.DeleteVolumeRequest(volume_id=volume_id))) == ["list"]
