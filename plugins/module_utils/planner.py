@@ -25,6 +25,7 @@ from .sizes import (
     MIN_NAMESPACE_BYTES,
     MODES,
     align_down,
+    align_up,
     format_size,
     largest_namespace,
     parse_size,
@@ -229,10 +230,12 @@ def _resolve_raw(want: DesiredNamespace, spec: Tuple[str, Any], space: _Space) -
     """Raw size to request in this region (0 when nothing fits)."""
     kind, value = spec
     view = space.view()
+    granule = size_granule(want.mode, space.region.align, space.region.interleave_ways, want.align)
     if kind == "bytes":
-        return int(value)
+        # ndctl only takes multiples of region align x interleave ways, which operators
+        # cannot be expected to know: round up, so the namespace is never smaller.
+        return align_up(int(value), granule)
     if kind == "percent":
-        granule = size_granule(want.mode, space.region.align, space.region.interleave_ways, want.align)
         return align_down(int(space.region.size * value / 100.0), granule)
     # All remaining: after labels are initialised the region is one extent.
     return largest_namespace(view, want.mode, want.align, want.map, want.sector_size)
@@ -252,10 +255,10 @@ def _fits(raw: int, want: DesiredNamespace, space: _Space) -> bool:
 
 
 def _expected_usable(want: DesiredNamespace, spec: Tuple[str, Any], region: Region) -> Optional[int]:
-    kind, value = spec
+    kind, _value = spec
     if kind == "all":
         return None
-    raw = value if kind == "bytes" else _resolve_raw(want, spec, _Space(region))
+    raw = _resolve_raw(want, spec, _Space(region))
     return usable_size(want.mode, raw, want.align, want.map, want.sector_size)
 
 
@@ -288,7 +291,7 @@ def _differences(
     elif spec[0] != "all":
         # A reconfigure keeps the raw size: compare raw sizes when the personality changes.
         current_raw = raw_size_of(ns, region)
-        wanted_raw = spec[1] if spec[0] == "bytes" else _resolve_raw(want, spec, _Space(region))
+        wanted_raw = _resolve_raw(want, spec, _Space(region))
         if current_raw != wanted_raw:
             geometry.append(
                 "%s: raw size is %s, wanted %s" % (label, format_size(current_raw), format_size(wanted_raw))
@@ -466,13 +469,18 @@ def plan_namespaces(
             space.init_labels()
             if spec[0] == "all":
                 raw = _resolve_raw(want, spec, space)
-        placed.append(
-            Action(
-                CREATE_NAMESPACE,
+        reason = "%s is absent" % want.name
+        if spec[0] == "bytes" and raw != spec[1]:
+            reason += "; size %s rounded up to %s (a multiple of %s in %s)" % (
+                format_size(spec[1]),
+                format_size(raw),
+                format_size(
+                    size_granule(want.mode, space.region.align, space.region.interleave_ways, want.align)
+                ),
                 space.region.dev,
-                _create_params(want, space.region.dev, raw),
-                "%s is absent" % want.name,
             )
+        placed.append(
+            Action(CREATE_NAMESPACE, space.region.dev, _create_params(want, space.region.dev, raw), reason)
         )
         space.take(raw)
     return destroys + inits + fixes + placed
@@ -535,16 +543,6 @@ def _place(
         if _fits(raw, want, space):
             fitting.append((space, raw))
     if not fitting:
-        if spec[0] == "bytes" and want.region is not None:
-            space = candidates[0]
-            granule = size_granule(want.mode, space.region.align, space.region.interleave_ways, want.align)
-            if spec[1] % granule:
-                raise InvalidRequest(
-                    _field(index, "size"),
-                    "must be a multiple of %s in %s (region alignment x interleave ways)"
-                    % (format_size(granule), space.region.dev),
-                    want.size,
-                )
         raise InsufficientCapacity(
             "%s: no region has room for %s namespace %s (%s); free extents: %s"
             % (

@@ -70,9 +70,11 @@ def test_percent_size_is_stable():
 
 def test_sizes_with_units_and_misaligned_size():
     fake = host(FakeRegion(0, 4 * GIB))
-    with pytest.raises(errors.InvalidRequest) as info:
-        plan_namespaces([D("x", size="1001M", region="region0")], fake.inventory())
-    assert info.value.field == "namespaces[0].size" and "16 MiB" in info.value.rule
+    plan = plan_namespaces([D("x", size="1001M", region="region0")], fake.inventory())
+    assert plan[0].params["size"] == 1008 * MIB  # rounded up to the 16 MiB granule
+    assert "rounded up to 1008 MiB (a multiple of 16 MiB in region0)" in plan[0].reason
+    plan, _, again = converge(fake, [D("x", size="1001M")])
+    assert again == []
     with pytest.raises(errors.InvalidRequest) as info:
         plan_namespaces([D("x", size="lots")], fake.inventory())
     assert info.value.field == "namespaces[0].size"
