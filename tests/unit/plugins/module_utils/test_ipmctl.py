@@ -304,3 +304,8 @@ def test_parse_status_and_xml_shapes():
 def test_garbage_output_is_tool_failed():
     with pytest.raises(errors.ToolFailed):
         Ipmctl(FixedRunner((0, "DimmID | Capacity\n=====\n", ""))).show_dimm()
+
+
+def test_version_from_real_capture():
+    rec = load_capture(CAPTURES / "ipmctl_version.txt")
+    assert Ipmctl(ReplayRunner([rec])).version() == "03.00.00.0468-1"
