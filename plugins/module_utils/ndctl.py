@@ -443,6 +443,7 @@ class Ndctl:
         bus: Optional[str] = None,
         mode: Optional[str] = None,
         numa_node: Optional[int] = None,
+        type: Optional[str] = None,
     ) -> List[str]:
         """The argv (after the binary) for ``ndctl list`` with these flags, in the transcripts' style."""
         cluster = "".join(
@@ -467,7 +468,14 @@ class Ndctl:
             args.append("-" + cluster)
         if verbose:
             args.append("-iv" if idle else "-v")
-        for flag, value in (("-r", region), ("-n", namespace), ("-d", dimm), ("-b", bus), ("-m", mode)):
+        for flag, value in (
+            ("-r", region),
+            ("-n", namespace),
+            ("-d", dimm),
+            ("-b", bus),
+            ("-m", mode),
+            ("-t", type),
+        ):
             if value is not None:
                 args += [flag, str(value)]
         if numa_node is not None:

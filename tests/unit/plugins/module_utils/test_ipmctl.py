@@ -309,3 +309,59 @@ def test_garbage_output_is_tool_failed():
 def test_version_from_real_capture():
     rec = load_capture(CAPTURES / "ipmctl_version.txt")
     assert Ipmctl(ReplayRunner([rec])).version() == "03.00.00.0468-1"
+
+
+def test_syntax_errors_are_invalid_requests():
+    text = "Syntax Error: Invalid or unexpected token -foo.\n\nDid you mean:\n    show -dimm\n"
+    with pytest.raises(errors.InvalidRequest) as info:
+        Ipmctl(FixedRunner((201, text, ""))).show_dimm()
+    assert info.value.rc == 201 and "Invalid or unexpected token" in str(info.value)
+
+
+# --- plan_goal on the reconstructed ipmctl views --------------------------------------------
+
+from plugins.module_utils.model import Namespace  # noqa: E402
+from plugins.module_utils.planner import DesiredGoal, plan_goal  # noqa: E402
+
+
+def _views(
+    dimm="ipmctl_show_-a_-o_nvmxml_-u_B_-dimm.txt",
+    region="ipmctl_show_-a_-o_nvmxml_-u_B_-region.txt",
+    goal="ipmctl_show_-a_-o_nvmxml_-u_B_-goal.no-goals.txt",
+):
+    ipm, _ = ipmctl_for(dimm, region, goal)
+    return ipm.show_dimm(), ipm.show_region(), ipm.show_goal()
+
+
+def test_plan_goal_matching_configuration_plans_nothing():
+    assert plan_goal(DesiredGoal(), *_views()) == []
+
+
+def test_plan_goal_factory_modules_get_a_goal():
+    modules, regions, goals = _views(
+        dimm="ipmctl_show_-a_-o_nvmxml_-u_B_-dimm.factory.txt",
+        region="ipmctl_show_-a_-o_nvmxml_-u_B_-region.no-regions.txt",
+    )
+    plan = plan_goal(DesiredGoal(sockets=(1,)), modules, regions, goals)
+    assert [a.kind for a in plan] == ["create_goal"] and not plan[0].destroys_data
+    assert plan[0].params["sockets"] == (1,)
+
+
+def test_plan_goal_changing_regions_needs_consent():
+    modules, regions, goals = _views()
+    web = Namespace("namespace0.0", "fsdax", 1 << 30, name="web", region="region0")
+    with pytest.raises(errors.SafeModeRefused) as info:
+        plan_goal(DesiredGoal(memory_mode=100), modules, regions, goals, [web])
+    assert "namespace0.0" in str(info.value)
+    plan = plan_goal(DesiredGoal(memory_mode=100), modules, regions, goals, [web], allow_data_loss=True)
+    assert [a.kind for a in plan] == ["destroy_namespace", "create_goal"] and plan[-1].destroys_data
+
+
+def test_plan_goal_failed_and_pending_goals():
+    with pytest.raises(errors.GoalFailed):
+        plan_goal(DesiredGoal(), *_views(goal="ipmctl_show_-a_-o_nvmxml_-u_B_-goal.failed.txt"))
+    modules, regions, goals = _views(goal="ipmctl_show_-a_-o_nvmxml_-u_B_-goal.txt")
+    assert plan_goal(DesiredGoal(), modules, regions, goals) == []  # the pending goal already asks for it
+    plan = plan_goal(DesiredGoal(state="absent"), modules, regions, goals)
+    assert [a.kind for a in plan] == ["delete_goal"]
+    assert plan_goal(DesiredGoal(state="absent"), *_views()) == []

@@ -493,3 +493,43 @@ def test_error_str_and_dict():
     facts = err.to_dict()
     assert facts["rc"] == 237 and facts["cmd"] == ["ndctl", "create-namespace"]
     assert facts["error"] == "InsufficientCapacity"
+
+
+# Rows of the error table in pmem-tools.md section 2.3/2.4 that the transcripts do not cover
+# (texts from ndctl's source as quoted there).
+DOCUMENTED_ERRORS = [
+    (
+        237,
+        "  Error: unsupported align: 0x3000\n\nfailed to create namespace: No such device or address\n",
+        errors.InvalidRequest,
+    ),
+    (
+        234,
+        "  Error: '--size=' must align to interleave-width: 6 and alignment: 2097152\n"
+        "  did you intend --size=1548M?\n\nfailed to create namespace: Invalid argument\n",
+        errors.BadAlignment,
+    ),
+    (
+        240,
+        "  Error: namespace0.0 is active, specify --force for re-configuration\n\n"
+        "failed to reconfigure namespace: Device or resource busy\n",
+        errors.Busy,
+    ),
+    (
+        250,
+        "  Error: create namespace: region1: align setting is 0x1000000 size 0xffe00000 is misaligned\n\n",
+        errors.BadAlignment,
+    ),
+    (1, "nmem0: regions active, abort label write\nzeroed 0 nmem\n", errors.Busy),
+    (237, "failed to create namespace: No such device or address\n", errors.NotFound),
+]
+
+
+@pytest.mark.parametrize("rc,stderr,cls", DOCUMENTED_ERRORS)
+def test_documented_error_rows(rc, stderr, cls):
+    err = error_for(CommandResult(("ndctl", "create-namespace"), rc, "", stderr), "create namespace")
+    assert type(err) is cls and err.rc == rc and err.tool_message
+
+
+def test_list_type_filter():
+    assert Ndctl.list_args(regions=True, type="pmem") == ["list", "-R", "-t", "pmem"]
