@@ -28,6 +28,9 @@ def make_state(
     state = topology.build_state(preset=preset, **topo)
     if blockdev:
         state["blockdev"] = blockdev
+        from .loopdev import reattach_all
+
+        reattach_all(state)
     with m.locked(path):
         m.save_state(path, state)
     return path
