@@ -223,7 +223,7 @@ def test_regions_after_reboot_and_pending_health(optane):
     run(optane, "create", "-f", "-goal", "-socket", "0")
     assert run(optane, "show", "-region")[1] == "There are no Regions defined in the system.\n"
     reboot(optane)
-    rc, out, _ = run(optane, "show", "-a", "-o", "nvmxml", "-u", "B", "-region")
+    _rc, out, _ = run(optane, "show", "-a", "-o", "nvmxml", "-u", "B", "-region")
     root = xml_root(out)
     assert len(root) == 1
     region = {child.tag: child.text for child in root[0]}
@@ -289,19 +289,19 @@ def test_delete_goal_lines(optane):
 
 
 def test_sensor_firmware_topology_capabilities_socket(optane):
-    rc, out, _ = run(optane, "show", "-o", "nvmxml", "-sensor", "-dimm", "0x0001")
+    _, out, _ = run(optane, "show", "-o", "nvmxml", "-sensor", "-dimm", "0x0001")
     root = xml_root(out)
     assert root.tag == "SensorList" and len(root) == len(ipmctl.SENSOR_TYPES)
     assert [child.tag for child in root[0]] == ["Type", "CurrentValue", "DimmID"]
     assert root[1].find("CurrentValue").text == "36C"
-    rc, out, _ = run(optane, "show", "-dimm", "-firmware")
+    _, out, _ = run(optane, "show", "-dimm", "-firmware")
     assert out.splitlines()[2] == " 0x0001 | 01.02.00.5435   | N/A"
-    rc, out, _ = run(optane, "show", "-topology")
+    _, out, _ = run(optane, "show", "-topology")
     assert " 0x0001 | Logical Non-Volatile Device | 126.742 GiB |" in out
     assert " N/A    | DDR4" in out
-    rc, out, _ = run(optane, "show", "-system", "-capabilities")
+    _, out, _ = run(optane, "show", "-system", "-capabilities")
     assert out.splitlines()[:2] == ["PlatformConfigSupported=1", "Alignment=1.000 GiB"]
-    _rc, out, _ = run(optane, "show", "-o", "nvmxml", "-socket")
+    _, out, _ = run(optane, "show", "-o", "nvmxml", "-socket")
     assert xml_root(out).tag == "SocketList"
 
 
