@@ -11,7 +11,7 @@ import os
 import time
 from typing import Optional
 
-from .errors import LockTimeout
+from .errors import LockTimeout, PmemError
 
 DEFAULT_LOCK_PATH = "/run/pmem-optane.lock"
 LOCK_PATH_ENV = "PMEM_OPTANE_LOCK"
@@ -51,9 +51,15 @@ class HostLock:
             self._depth += 1
             return
         directory = os.path.dirname(self.path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if directory and not os.path.isdir(directory):
+                os.makedirs(directory, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise PmemError(
+                "cannot open the PMem host lock %s: %s (run as root, or set %s to a writable path)"
+                % (self.path, exc.strerror or exc, LOCK_PATH_ENV)
+            ) from None
         deadline = time.monotonic() + max(0.0, self.timeout)
         try:
             while True:

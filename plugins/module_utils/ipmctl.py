@@ -502,9 +502,8 @@ class Ipmctl:
             code, _message = parse_status(line)
             if code is not None and code != _NO_GOAL_ON_MODULE:
                 problems.append(line)
-        if problems or (
-            result.rc != 0 and not all(parse_status(ln)[0] == _NO_GOAL_ON_MODULE for ln in lines)
-        ):
+        only_no_goal = bool(lines) and all(parse_status(ln)[0] == _NO_GOAL_ON_MODULE for ln in lines)
+        if problems or (result.rc != 0 and not only_no_goal):
             raise self._error(result, doc, "delete -goal")
         return lines
 

@@ -137,3 +137,11 @@ def test_creates_missing_directory(tmp_path):
     path = str(tmp_path / "sub" / "dir" / "pmem.lock")
     with HostLock(path, timeout=1):
         assert os.path.exists(path)
+
+
+def test_unwritable_lock_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(errors.PmemError) as info, HostLock(str(blocker / "pmem.lock"), timeout=0.1):
+        pass
+    assert str(blocker / "pmem.lock") in str(info.value) and LOCK_PATH_ENV in str(info.value)

@@ -365,3 +365,8 @@ def test_plan_goal_failed_and_pending_goals():
     plan = plan_goal(DesiredGoal(state="absent"), modules, regions, goals)
     assert [a.kind for a in plan] == ["delete_goal"]
     assert plan_goal(DesiredGoal(state="absent"), *_views()) == []
+
+
+def test_delete_goal_failure_without_text_raises():
+    with pytest.raises(errors.ToolFailed):
+        Ipmctl(FixedRunner((1, "", ""))).delete_goal()
