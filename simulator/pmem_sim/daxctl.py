@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import model as m
 from .jsonfmt import dumps, size_value
 from .ndctl import chardev_name, dax_device_json
 from .options import Opt, UsageError, parse, usage_text
 from .result import EBUSY, EINVAL, ENXIO, STRERROR, Output, exit_code
+
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RC_USAGE = 129
 VERSION = "76.1"

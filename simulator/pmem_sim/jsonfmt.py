@@ -8,7 +8,10 @@ represented here by :class:`Verbatim`.
 
 from __future__ import annotations
 
-from typing import Any
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Verbatim(str):

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
-
 from . import model as m
+
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def enabled(state: m.State) -> bool:

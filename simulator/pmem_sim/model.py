@@ -24,9 +24,11 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_ENV = "PMEMSIM_STATE"
 FORMAT_VERSION = 1
@@ -41,7 +43,7 @@ ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 MEMORY_BLOCK_BYTES = 128 * MIB
 BUS_PATH = "/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0"
 
-State = dict[str, Any]
+State = dict
 
 
 class StateError(Exception):
@@ -182,15 +184,20 @@ def save_state(path: str, state: State) -> None:
     os.replace(tmp, path)
 
 
-@contextmanager
-def locked(path: str, exclusive: bool = True) -> Iterator[None]:
-    lock_path = path + ".lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
+class locked:  # used like a function: ``with locked(path):``
+    """flock() on ``<state>.lock`` (a separate file, so the state can be replaced by rename)."""
+
+    def __init__(self, path: str, exclusive: bool = True) -> None:
+        self.lock_path = path + ".lock"
+        self.exclusive = exclusive
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
 class Transaction:
@@ -205,16 +212,31 @@ class Transaction:
         self.dirty = True
 
 
-@contextmanager
-def transaction(path: str | None = None) -> Iterator[Transaction]:
-    path = path or state_path()
-    if not os.path.exists(path):
-        load_state(path)  # raises the clear error
-    with locked(path, exclusive=True):
-        txn = Transaction(path, load_state(path))
-        yield txn
-        if txn.dirty:
-            save_state(path, txn.state)
+class transaction:  # used like a function
+    """Exclusive lock, load, hand out a Transaction, save it when dirty (also on a clean exit only)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or state_path()
+        self.lock = locked(self.path, exclusive=True)
+        self.txn: Transaction | None = None
+
+    def __enter__(self) -> Transaction:
+        if not os.path.exists(self.path):
+            load_state(self.path)  # raises the clear error
+        self.lock.__enter__()
+        try:
+            self.txn = Transaction(self.path, load_state(self.path))
+        except BaseException:
+            self.lock.__exit__()
+            raise
+        return self.txn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            if exc_type is None and self.txn is not None and self.txn.dirty:
+                save_state(self.path, self.txn.state)
+        finally:
+            self.lock.__exit__()
 
 
 def new_uuid() -> str:

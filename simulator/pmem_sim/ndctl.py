@@ -8,13 +8,17 @@ status as the transcripts in ../shared/reference/transcripts-ndctl76-qemu.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from . import loopdev
 from . import model as m
 from .jsonfmt import dumps, hex_value, size_value
 from .options import Opt, UsageError, parse, parse_size64, size_units, usage_text
 from .result import EAGAIN, EBUSY, EINVAL, ENODEV, ENOSPC, ENXIO, STRERROR, Output, exit_code
+
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = "76.1"
 RC_USAGE = 129

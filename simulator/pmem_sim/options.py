@@ -7,20 +7,30 @@ Short flags combine (``-RDN``, ``-iv``), values attach (``-r0``) or follow
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+# Annotations only: typing is not imported at run time (tool start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 USAGE_OPTS_WIDTH = 24
 USAGE_GAP = 2
 RC_USAGE = 129
 
 
-class Opt(NamedTuple):
-    short: str | None
-    long: str
-    dest: str
-    kind: str = "bool"  # bool | str | incr
-    argh: str = ""
-    help: str = ""
+class Opt:
+    """One option: short letter, long name, destination, kind (bool | str | incr), value name, help."""
+
+    __slots__ = ("argh", "dest", "help", "kind", "long", "short")
+
+    def __init__(
+        self, short: str | None, long: str, dest: str, kind: str = "bool", argh: str = "", help: str = ""
+    ) -> None:
+        self.short = short
+        self.long = long
+        self.dest = dest
+        self.kind = kind
+        self.argh = argh
+        self.help = help
 
 
 class Parsed:
