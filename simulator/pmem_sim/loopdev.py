@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+
 from . import model as m
 
 # Annotations only: typing is not imported at run time (tool start-up time).
