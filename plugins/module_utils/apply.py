@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from .errors import InvalidRequest, SafeModeRefused
+from .errors import InvalidRequest, PmemError, SafeModeRefused
 from .planner import (
     CREATE_NAMESPACE,
     DESTROY_NAMESPACE,
@@ -43,8 +43,13 @@ def apply_plan(
             # Labels can only be written while the region is disabled.
             ndctl.disable_region(action.target)
             initialised = 0
-            for nmem in params.get("nmems") or ["all"]:
-                initialised += ndctl.init_labels(nmem)
+            try:
+                for nmem in params.get("nmems") or ["all"]:
+                    initialised += ndctl.init_labels(nmem)
+            except PmemError:
+                # Nothing half-done: bring the region (and its raw namespace) back before failing.
+                ndctl.enable_region(action.target)
+                raise
             ndctl.enable_region(action.target)
             outcome["count"] = initialised
         elif action.kind == ENABLE_NAMESPACE:

@@ -134,3 +134,17 @@ def test_sim_one_pass_converges(tmp_path_factory, preset, specs):
         assert found is not None and found.mode == want.mode
         if isinstance(want.size, int):
             assert found.size == usable_size(want.mode, want.size)
+
+
+def test_dimms_without_label_support_leave_the_region_enabled(tmp_path):
+    _, ndctl = sim(tmp_path, preset="qemu-nolabel")
+    before = ndctl.inventory()
+    assert all(r.label_less for r in before.regions)
+    plan = plan_namespaces([D("web", size="1G", region="region0")], before, allow_data_loss=True)
+    assert plan[0].kind == INIT_LABELS
+    with pytest.raises(errors.LabelLessRegion) as info:
+        apply_plan(plan, ndctl)
+    assert "do not support namespace labels" in str(info.value)
+    after = ndctl.inventory()
+    assert after.region_by_dev("region0").enabled
+    assert after.namespace_by_dev("namespace0.0").enabled  # the raw namespace is back
