@@ -359,3 +359,59 @@ def test_one_pass_converges_and_second_plan_is_empty(regions, existing, desired_
         if ns.name and ns.name not in wanted_names:
             kept = after.namespace_by_dev(ns.dev)
             assert kept is not None and (kept.name, kept.size, kept.mode) == (ns.name, ns.size, ns.mode)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from(MODES), st.integers(1, 16), st.booleans()), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["absent", "mode", "size"])), max_size=5),
+    st.booleans(),
+)
+def test_devices_in_use_are_never_destroyed_without_force(existing, changes, force):
+    fake = FakeHost([FakeRegion(0, 4 * GIB), FakeRegion(1, 4 * GIB - 2 * MIB, label_less=True)])
+    for i, (mode, sixteens, _busy) in enumerate(existing):
+        fake.add_existing("region0", mode, sixteens * 16 * MIB, f"vol{i}")
+    inventory = fake.inventory()
+    busy = {
+        ns.device
+        for i, (_m, _s, b) in enumerate(existing)
+        if b
+        for ns in inventory.namespaces_by_name(f"vol{i}")
+    }
+    busy.add("/dev/pmem1")  # the label-less raw namespace is mounted
+    desired = []
+    for target, change in changes:
+        ns = inventory.namespace_by_name(f"vol{target}")
+        if ns is None or any(d.name == ns.name for d in desired):
+            continue
+        if change == "absent":
+            desired.append(D(ns.name, state="absent"))
+        elif change == "mode":
+            desired.append(D(ns.name, mode="raw" if ns.mode != "raw" else "fsdax"))
+        else:
+            desired.append(D(ns.name, mode=ns.mode, size="512M"))
+    if force:
+        desired.append(D("new-on-label-less", size="256M", region="region1"))
+    else:
+        with pytest.raises(errors.Busy):  # its raw namespace is mounted
+            plan_namespaces(
+                [D("new-on-label-less", size="256M", region="region1")],
+                inventory,
+                allow_data_loss=True,
+                in_use=busy,
+            )
+    try:
+        plan = plan_namespaces(
+            desired, inventory, reconfigure=True, allow_data_loss=True, in_use=busy, force=force
+        )
+    except errors.Busy as exc:
+        assert not force
+        assert any(ns.name in str(exc) for ns in inventory.namespaces() if ns.device in busy)
+        return
+    except (errors.InsufficientCapacity, errors.BadSize):
+        return
+    touched = {a.target for a in plan if a.kind in (DESTROY_NAMESPACE, RECONFIGURE_NAMESPACE)}
+    touched_devices = {inventory.namespace_by_dev(t).device for t in touched}
+    if not force:
+        assert not touched_devices & busy
+        assert not any(a.kind == INIT_LABELS for a in plan)
