@@ -374,6 +374,13 @@ def error_for(result: CommandResult, action: str) -> PmemError:
         return Busy("%s: the device is active or in use" % summary, **kwargs)
     if "No such device or address" in text or "No such device" in text:
         return NotFound("%s: no such device" % summary, **kwargs)
+    # Unrecognised text: fall back on the errno ndctl/daxctl exit with ((-errno) & 0xff).
+    if result.rc == 240:
+        return Busy("%s: device or resource busy" % summary, **kwargs)
+    if result.rc == 250:
+        return NotFound("%s: no such device or address" % summary, **kwargs)
+    if result.rc == 228:
+        return InsufficientCapacity("%s: no space left on device" % summary, **kwargs)
     return ToolFailed(summary, **kwargs)
 
 

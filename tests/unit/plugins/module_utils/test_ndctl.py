@@ -533,3 +533,12 @@ def test_documented_error_rows(rc, stderr, cls):
 
 def test_list_type_filter():
     assert Ndctl.list_args(regions=True, type="pmem") == ["list", "-R", "-t", "pmem"]
+
+
+@pytest.mark.parametrize(
+    "rc,cls",
+    [(240, errors.Busy), (250, errors.NotFound), (228, errors.InsufficientCapacity), (1, errors.ToolFailed)],
+)
+def test_errno_fallback_when_text_is_unknown(rc, cls):
+    err = error_for(CommandResult(("ndctl", "x"), rc, "", "something new\n"), "x")
+    assert type(err) is cls and err.tool_message == "something new"
