@@ -28,6 +28,7 @@ from .runner import SubprocessRunner
 from .volumes import Backend
 
 LOG = log.get("server")
+PROBE_REUSE_SECONDS = 5.0
 
 
 class Driver:
@@ -43,13 +44,23 @@ class Driver:
         self.mounter = Mounter(self.runner)
         self.health = Health()
         self.ready = False
+        self._ready_at = 0.0
 
-    def probe(self) -> bool:
-        """Ready when the library lists at least one PMem region; tool errors propagate."""
-        regions = self.backend.ndctl.regions()
+    def note_regions(self, regions) -> bool:
         self.ready = bool(regions)
+        self._ready_at = time.monotonic() if self.ready else 0.0
         self.health.set(self.ready)
         return self.ready
+
+    def probe(self) -> bool:
+        """Ready when the library lists at least one PMem region; tool errors propagate.
+
+        A successful listing stays good for PROBE_REUSE_SECONDS, so frequent liveness
+        probes do not each start an ndctl process.
+        """
+        if self.ready and time.monotonic() - self._ready_at < PROBE_REUSE_SECONDS:
+            return True
+        return self.note_regions(self.backend.ndctl.regions())
 
     def refuse_if_in_use(self, namespace) -> None:
         """FAILED_PRECONDITION while the volume is staged or published on this node."""
@@ -68,14 +79,24 @@ class Driver:
     def start_background_recovery(self) -> threading.Thread:
         def work() -> None:
             try:
-                self.backend.recover()
-                self.probe()
+                self.note_regions(self.backend.recover_and_list_regions())
             except Exception as exc:  # the next Probe reports it with its own code
                 LOG.warning("start-up recovery failed", extra={"fields": {"error": str(exc)}})
+            release_free_heap()
 
         thread = threading.Thread(target=work, name="recovery", daemon=True)
         thread.start()
         return thread
+
+
+def release_free_heap() -> None:
+    """Hand start-up garbage back to the kernel (glibc only): about 1 MiB less idle RSS."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class RpcInterceptor(grpc.ServerInterceptor):

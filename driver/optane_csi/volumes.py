@@ -316,7 +316,15 @@ class Backend:
 
     def recover(self) -> list[str]:
         """At start: list volumes and finish erases a crash interrupted. Returns the volume ids."""
+        return self._recover(self.inventory())
+
+    def recover_and_list_regions(self) -> list:
+        """recover() with the same single `ndctl list`; returns the usable PMem regions."""
         inventory = self.inventory()
+        self._recover(inventory)
+        return [r for r in inventory.regions if r.type == "pmem" and r.enabled]
+
+    def _recover(self, inventory) -> list[str]:
         volumes = self.volumes(inventory)
         by_name = {ns.name: ns for ns in volumes}
         for volume_id in self.pending.all():
