@@ -32,6 +32,7 @@ class Topology:
     init_args: tuple[str, ...]
     sockets: int
     layout: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    label_less: bool = False
 
 
 def _layout_for(sockets: int) -> tuple[dict[str, Any], ...]:
@@ -46,14 +47,24 @@ def _layout_for(sockets: int) -> tuple[dict[str, Any], ...]:
     return tuple(entries)
 
 
-TOPOLOGIES: dict[str, Topology] = {
-    "1s": Topology(
-        "1s", ("--sockets", "1", "--dimms-per-socket", "2", "--dimm-size", "128G"), 1, _layout_for(1)
+def _optane(sockets: int) -> Topology:
+    args = ("--sockets", str(sockets), "--dimms-per-socket", "2", "--dimm-capacity", "128")
+    return Topology(f"{sockets}s", args, sockets, _layout_for(sockets))
+
+
+# A QEMU-like guest: NVDIMMs that ndctl sees, no Optane modules for ipmctl.
+NVDIMM = Topology(
+    "nvdimm",
+    ("--preset", "qemu"),
+    1,
+    (
+        {"name": "db0", "region": "region0", "mode": "fsdax", "size": "1G"},
+        {"name": "scratch0", "region": "region1", "mode": "devdax", "align": "2M", "size": "remaining"},
     ),
-    "2s": Topology(
-        "2s", ("--sockets", "2", "--dimms-per-socket", "2", "--dimm-size", "128G"), 2, _layout_for(2)
-    ),
-}
+    label_less=True,
+)
+
+TOPOLOGIES: dict[str, Topology] = {"1s": _optane(1), "2s": _optane(2), "nvdimm": NVDIMM}
 
 
 @dataclass
@@ -89,10 +100,14 @@ def init_state(host: Host, tools: Path) -> None:
     host.state.parent.mkdir(parents=True, exist_ok=True)
     host.state.unlink(missing_ok=True)
     env = dict(os.environ, PMEMSIM_STATE=str(host.state))
-    argv = [str(tools / "pmemsim"), "init", *host.topology.init_args]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=60)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+    commands = [[str(tools / "pmemsim"), "init", *host.topology.init_args]]
+    if host.fail_goal:
+        # The simulated BIOS rejects the next goal at the reboot, as real ones do.
+        commands.append([str(tools / "pmemsim"), "fail-goal", "bad-request"])
+    for argv in commands:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=60)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
 
 
 def inventory(hosts: list[Host], tools: Path) -> dict[str, Any]:
@@ -101,13 +116,22 @@ def inventory(hosts: list[Host], tools: Path) -> dict[str, Any]:
     )
     host_vars: dict[str, Any] = {}
     for host in hosts:
-        reboot = [str(tools / "pmemsim"), "reboot"] + (["--fail-goal"] if host.fail_goal else [])
+        reboot = [str(tools / "pmemsim"), "reboot"]
         host_vars[host.name] = {
-            "pmem_environment": {"PMEMSIM_STATE": str(host.state), "PATH": path},
+            "pmem_environment": {
+                "PMEMSIM_STATE": str(host.state),
+                # One host lock per simulated host, as on real machines.
+                "PMEM_OPTANE_LOCK": str(host.state.with_suffix(".lock")),
+                "PATH": path,
+            },
             "pmemsim_topology": host.topology.name,
             "appdirect_reboot_command": reboot,
             "namespaces_layout": list(host.topology.layout),
         }
+        if host.topology.label_less:
+            # Fresh QEMU NVDIMMs are label-less: naming a namespace means
+            # initialising the labels, which discards the raw namespace.
+            host_vars[host.name]["namespaces_allow_data_loss"] = True
     return {
         "all": {
             "vars": {

@@ -71,7 +71,8 @@ def test_declared_namespaces_exist_with_mode_and_placement(host):
     found = namespaces(host)
     if name == "sim-1socket":
         assert found["db0"]["mode"] == "fsdax"
-        assert 16 * GIB <= found["db0"]["size"] <= 16 * GIB + 64 * 1024**2
+        # 16G is the request ndctl gets; fsdax keeps its page metadata out of it.
+        assert 15.5 * GIB <= found["db0"]["size"] < 16 * GIB
         assert found["cache0"]["mode"] == "devdax"
         assert found["scratch0"]["mode"] == "fsdax"
         # "remaining" took the rest: nothing left in the region.
