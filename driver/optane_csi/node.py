@@ -184,7 +184,13 @@ class NodeService(csi_pb2_grpc.NodeServicer):
             os.close(fd)
             created = True
         except FileExistsError:
-            if not stat.S_ISREG(os.lstat(target).st_mode):
+            mode = os.lstat(target).st_mode
+            if stat.S_ISDIR(mode) and not os.listdir(target):
+                # Some COs (csi-sanity) pre-create every target as a directory: a device
+                # node can only be bound onto a file, so an empty directory is replaced.
+                os.rmdir(target)
+                return self._publish_block(device, target, flags)
+            if not stat.S_ISREG(mode):
                 raise FailedPrecondition(f"{target} exists and is not a regular file") from None
         try:
             self.mounter.bind(device, target, options=flags)

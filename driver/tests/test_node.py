@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import grpc
 import pytest
@@ -540,3 +541,26 @@ def test_node_capabilities_and_info(node_env):
     info = served.node.NodeGetInfo(csi_pb2.NodeGetInfoRequest())
     assert info.node_id == "node-a" and info.max_volumes_per_node == 7
     assert dict(info.accessible_topology.segments) == {"optane.csi.pmem.io/node": "node-a"}
+
+
+def test_block_publish_onto_a_precreated_empty_directory(node_env):
+    """csi-sanity creates every target as a directory; a block volume still publishes."""
+    served = node_env()
+    volume = served.controller.CreateVolume(create_request("pvc-bdir", caps=[block_cap()])).volume
+    staging, target = co_paths(served, "pvc-bdir")
+    os.mkdir(target)
+    served.node.NodeStageVolume(stage_request(volume.volume_id, staging, block_cap()))
+    served.node.NodePublishVolume(publish_request(volume.volume_id, staging, target, block_cap()))
+    assert stat.S_ISBLK(os.stat(target).st_mode)
+    served.node.NodeUnpublishVolume(
+        csi_pb2.NodeUnpublishVolumeRequest(volume_id=volume.volume_id, target_path=target)
+    )
+    assert not os.path.lexists(target)
+    # A non-empty directory is never removed.
+    os.mkdir(target)
+    (Path(target) / "keep").write_text("x")
+    error = rpc_error(
+        served.node.NodePublishVolume, publish_request(volume.volume_id, staging, target, block_cap())
+    )
+    assert error.code() == Code.FAILED_PRECONDITION
+    assert (Path(target) / "keep").exists()
