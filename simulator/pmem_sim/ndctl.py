@@ -328,8 +328,10 @@ def namespace_json(
 
 
 def iset_cookie(state: m.State, region: dict[str, Any]) -> int:
+    """The interleave-set cookie ndctl shows: QEMU's guests switched to the other cookie
+    definition once their label area had been zeroed (aligned2.log), until re-initialised."""
     dimms = [state["dimms"][mapping["dimm"]] for mapping in region["mappings"]]
-    if all(dimm["labels"] == "valid" for dimm in dimms):
+    if all(dimm["labels"] == "valid" and not dimm.get("cookie_alt") for dimm in dimms):
         return region["iset_cookie"]
     return region["iset_cookie_alt"]
 
@@ -809,6 +811,11 @@ def check_dax_align(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any]) 
 
 def setup_namespace(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any], p: dict[str, Any]) -> int:
     if ns["type"] != "io":
+        # the kernel writes a fresh label index on DIMMs whose label area was zeroed
+        for mapping in region["mappings"]:
+            dimm = ctx.state["dimms"][mapping["dimm"]]
+            if dimm["labeling"] and dimm["labels"] == "empty":
+                dimm["labels"] = "valid"
         ns["uuid"] = p["uuid"]
         ns["name"] = p["name"] or None
         if ns["size"] != p["size"] or ns["offset"] is None:
@@ -1250,8 +1257,10 @@ def dimm_action(state: m.State, args: list[str], action: str) -> Output:
                     continue
                 dimm["labels"] = "valid"
                 dimm["labeling"] = True
+                dimm["cookie_alt"] = False
             else:
                 dimm["labels"] = "empty"
+                dimm["cookie_alt"] = True
             for region in state["regions"]:
                 if any(mp["dimm"] == dimm["index"] for mp in region["mappings"]):
                     region["rescan"] = True
