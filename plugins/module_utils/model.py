@@ -13,22 +13,27 @@ NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, list):
+    if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
 
 
+def _without_raw(value: Any) -> Any:
+    """asdict() output without the ``raw`` tool objects, at every depth."""
+    if isinstance(value, dict):
+        return {k: _without_raw(v) for k, v in value.items() if k != "raw"}
+    if isinstance(value, (list, tuple)):
+        return [_without_raw(v) for v in value]
+    return value
+
+
 class _Facts:
-    """Mixin: ``to_dict()`` gives JSON-safe facts without the ``raw`` copy."""
+    """Mixin: ``to_dict()`` gives JSON-safe facts without the ``raw`` copies."""
 
     def to_dict(self) -> Dict[str, Any]:
-        data = asdict(self)  # type: ignore[call-overload]
-        data.pop("raw", None)
-        return _plain(data)
+        return _plain(_without_raw(asdict(self)))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,18 @@ def test_goal_status_prefix():
 def test_dax_device_dict():
     dev = DaxDevice("dax0.0", 1054867456, mode="system-ram", movable=True, raw={"x": 1})
     assert dev.to_dict()["mode"] == "system-ram" and "raw" not in dev.to_dict()
+
+
+def test_to_dict_drops_raw_at_every_depth():
+    ns = Namespace(
+        "namespace0.0",
+        "devdax",
+        1,
+        raw={"dev": "namespace0.0"},
+        dax_devices=(DaxDevice("dax0.0", 1, raw={"chardev": "dax0.0"}),),
+    )
+    region = Region("region0", 1, namespaces=(ns,), raw={"dev": "region0"})
+    facts = region.to_dict()
+    assert "raw" not in facts and "raw" not in facts["namespaces"][0]
+    assert "raw" not in facts["namespaces"][0]["dax_devices"][0]
+    assert facts["namespaces"][0]["dax_devices"][0]["chardev"] == "dax0.0"
