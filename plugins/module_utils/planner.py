@@ -237,7 +237,13 @@ def _resolve_raw(want: DesiredNamespace, spec: Tuple[str, Any], space: _Space) -
         return align_up(int(value), granule)
     if kind == "percent":
         return align_down(int(space.region.size * value / 100.0), granule)
-    # All remaining: after labels are initialised the region is one extent.
+    if space.label_less:
+        # All remaining: once labels are initialised the region is one aligned extent.
+        view = dict(
+            view,
+            label_less=False,
+            max_available_extent=align_down(space.region.size, space.region.align or 1),
+        )
     return largest_namespace(view, want.mode, want.align, want.map, want.sector_size)
 
 

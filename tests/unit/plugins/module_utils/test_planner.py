@@ -206,6 +206,13 @@ def test_label_less_region_needs_consent_then_init_labels():
     assert again == []
 
 
+def test_label_less_whole_region_namespace():
+    fake = host(FakeRegion(0, GIB - 128 * 1024, label_less=True))
+    plan, _, again = converge(fake, [D("all")], allow_data_loss=True)
+    assert [a.kind for a in plan] == [INIT_LABELS, CREATE_NAMESPACE]
+    assert plan[1].params["size"] == GIB - 16 * MIB and again == []
+
+
 def test_label_less_after_destroy_needs_no_consent():
     fake = host(FakeRegion(0, 4 * GIB, label_less=True))
     fake.destroy_namespace("namespace0.0", force=True)
@@ -415,3 +422,16 @@ def test_devices_in_use_are_never_destroyed_without_force(existing, changes, for
     if not force:
         assert not touched_devices & busy
         assert not any(a.kind == INIT_LABELS for a in plan)
+
+
+@settings(max_examples=100, deadline=None)
+@given(region_st, st.sampled_from(MODES), st.sampled_from([None, "100%", "50%"]))
+def test_a_lone_namespace_always_fits_an_empty_region(region, mode, size):
+    """No false 'no room' answers: one namespace on an empty (or label-less) region must be planned."""
+    fake = FakeHost([region])
+    plan = plan_namespaces([D("only", mode=mode, size=size)], fake.inventory(), allow_data_loss=True)
+    apply_plan(plan, fake)
+    found = fake.inventory().namespace_by_name("only")
+    assert found is not None and found.mode == mode
+    if size in (None, "100%"):
+        assert fake.regions["region0"].max_extent() == 0  # all of it used
