@@ -35,7 +35,13 @@ class AnsibleRunner:
     def run(self, argv: Sequence[str], *, stdin: Optional[str] = None) -> CommandResult:
         args = [str(a) for a in argv]
         args[0] = self._resolve(args[0])
-        kwargs: Dict[str, Any] = {"environ_update": self.env, "check_rc": False, "use_unsafe_shell": False}
+        kwargs: Dict[str, Any] = {
+            "environ_update": self.env,
+            "check_rc": False,
+            "use_unsafe_shell": False,
+            # argv is passed verbatim: a name such as "$HOME" or "~x" must not be expanded.
+            "expand_user_and_vars": False,
+        }
         if stdin is not None:
             kwargs["data"] = stdin
             kwargs["binary_data"] = True

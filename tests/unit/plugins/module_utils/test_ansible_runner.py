@@ -32,6 +32,7 @@ def test_runs_resolved_argv_with_c_locale_and_no_check_rc():
     assert args == ["/usr/bin/ndctl", "list", "-N"]
     assert kwargs["environ_update"] == {"LANG": "C", "LC_ALL": "C"}
     assert kwargs["check_rc"] is False and kwargs["use_unsafe_shell"] is False
+    assert kwargs["expand_user_and_vars"] is False
     assert result.argv == ("ndctl", "list", "-N") and result.rc == 0
     with pytest.raises(errors.NotFound):
         Ndctl(runner).destroy_namespace("namespace9.9")
@@ -54,3 +55,19 @@ def test_stdin_passed_as_data():
     module = FakeModule({"ipmctl": "/usr/bin/ipmctl"}, [(0, "x", "")])
     AnsibleRunner(module).run(["ipmctl", "create", "-goal"], stdin="n\n")
     assert module.calls[0][1]["data"] == "n\n"
+
+
+def test_with_a_real_ansible_module():
+    """The adapter against AnsibleModule itself: C locale, no shell, no $VAR/~ expansion."""
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({}):
+        module = AnsibleModule(argument_spec={})
+    runner = AnsibleRunner(module)
+    env = runner.run(["env"])
+    assert env.rc == 0 and "LANG=C\n" in env.stdout and "LC_ALL=C\n" in env.stdout
+    literal = runner.run(["printf", "%s|%s|%s", "$HOME", "~root", "a;b"])
+    assert literal.stdout == "$HOME|~root|a;b" and literal.argv[0] == "printf"
+    failed = runner.run(["ls", "/nonexistent-pmem-path"])
+    assert failed.rc != 0 and failed.stderr  # no exception: the wrappers decide
