@@ -95,6 +95,12 @@ CREATE_OPTIONS = [
     ),
     Opt("R", "autorecover", "autorecover", help="automatically cleanup on failure"),
 ]
+CHECK_OPTIONS = [
+    *BASE_OPTIONS,
+    Opt("R", "repair", "repair", help="perform metadata repairs"),
+    Opt("L", "rewrite-log", "logfix", help="regenerate the log"),
+    Opt("f", "force", "force", help="check namespace even if currently active"),
+]
 DESTROY_OPTIONS = [
     *BASE_OPTIONS,
     Opt("f", "force", "force", help="destroy namespace even if currently active"),
@@ -1034,6 +1040,10 @@ def do_xaction(ctx: NsContext, namespace: str | None, action: str) -> tuple[int,
                     processed += 1
                 if rc > 0:
                     rc = 0
+            elif action == "check":
+                rc = namespace_check(ctx, region, ns)
+                if rc == 0:
+                    processed += 1
             elif action == "create":
                 rc = namespace_reconfig(ctx, region, ns)
                 if rc == 0:
@@ -1099,17 +1109,34 @@ def do_xaction_blk_retry(ctx: NsContext) -> tuple[int, int]:
     return -ENXIO, 0
 
 
+def namespace_check(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any]) -> int:
+    """ndctl check-namespace (BTT consistency): only the outcomes the simulator can know."""
+    name = m.namespace_name(region, ns)
+    if ns["enabled"] and not ctx.force:
+        ctx.out.err(f"{name}: namespace_check: {name}: check aborted, namespace online\n")
+        return -EBUSY
+    if ns["size"] == 0:
+        ctx.out.err(f"libndctl: ndctl_namespace_enable: {name}: failed to enable\n")
+        ctx.out.err(
+            f"{name}: namespace_check: {name}: failed to enable in raw mode: {STRERROR[ENXIO]} (-{ENXIO})\n"
+        )
+        return -ENXIO
+    return 0
+
+
 def cmd_xable_namespace(state: m.State, args: list[str], action: str) -> Output:
     out = Output()
-    options = DESTROY_OPTIONS if action == "destroy" else BASE_OPTIONS
+    options = {"destroy": DESTROY_OPTIONS, "check": CHECK_OPTIONS}.get(action, BASE_OPTIONS)
     usage = f"ndctl {action}-namespace <namespace> [<options>]"
     values, namespace, _ = parse_namespace_options(out, args, action, options, usage)
     if values is None:
         return out
     ctx = NsContext(state, values, out, f"{action} namespace")
     rc, processed = do_xaction(ctx, namespace, action)
-    past = {"destroy": "destroyed", "enable": "enabled", "disable": "disabled"}[action]
-    gerund = {"destroy": "destroying", "enable": "enabling", "disable": "disabling"}[action]
+    past = {"destroy": "destroyed", "enable": "enabled", "disable": "disabled", "check": "checked"}[action]
+    gerund = {"destroy": "destroying", "enable": "enabling", "disable": "disabling", "check": "checking"}[
+        action
+    ]
     if rc < 0 and not ctx.err_count:
         out.err(f"error {gerund} namespaces: {STRERROR[-rc]}\n")
     out.err(f"{past} {processed} namespace{'' if processed == 1 else 's'}\n")
@@ -1414,7 +1441,7 @@ def execute(state: m.State, argv: list[str], *, tty: bool = False) -> tuple[Outp
         return cmd_list(state, args), False
     if command == "create-namespace":
         return cmd_create_namespace(state, args, tty=tty), True
-    if command in ("destroy-namespace", "enable-namespace", "disable-namespace"):
+    if command in ("destroy-namespace", "enable-namespace", "disable-namespace", "check-namespace"):
         return cmd_xable_namespace(state, args, command.split("-")[0]), True
     if command in ("enable-region", "disable-region"):
         return region_xable(state, args, command.split("-")[0]), True

@@ -28,7 +28,7 @@ def cli(*args, env):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
         check=False,
     )
 
@@ -48,7 +48,7 @@ def test_missing_state_variable_is_named(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 2 and result.stdout == ""
@@ -59,7 +59,7 @@ def test_missing_state_variable_is_named(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 2
@@ -259,7 +259,7 @@ def test_parallel_processes_lose_no_update(tmp_path):
             capture_output=True,
             text=True,
             env=env,
-            timeout=120,
+            timeout=300,
             check=False,
         )
 
