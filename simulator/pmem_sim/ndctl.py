@@ -205,6 +205,8 @@ def _id_matches(ident: str | None, prefix: str, dev_id: str) -> bool:
 
 
 def bus_matches(state: m.State, ident: str | None) -> bool:
+    if state.get("bus") is None:  # no NVDIMM bus at all (a host without NVDIMMs)
+        return False
     if ident is None or ident == "all":
         return True
     return ident in (state["bus"]["dev"], state["bus"]["provider"], "0")

@@ -244,3 +244,29 @@ def test_zero_labels_needs_a_disabled_region(tmp_path):
         "",
         "nmem0: regions active, abort label write\nzeroed 0 nmem\n",
     )
+
+
+def test_host_without_nvdimms(tmp_path):
+    path = make_state(tmp_path, preset="no-optane")
+    for args in (["list"], ["list", "-B"], ["list", "-BDRNiv"]):
+        assert ndctl(path, *args) == (0, "", "")
+    assert ndctl(path, "create-namespace", "-m", "fsdax") == (
+        237,
+        "",
+        "failed to create namespace: No such device or address\n",
+    )
+    assert daxctl(path, "list") == (0, "", "")
+
+
+def test_check_namespace_outcomes(tmp_path):
+    path = labelled_qemu(tmp_path)
+    assert ndctl(path, "check-namespace", "namespace9.9") == (
+        250,
+        "",
+        "error checking namespaces: No such device or address\nchecked 0 namespaces\n",
+    )
+    ndctl(path, "create-namespace", "-r", "region0", "-m", "sector", "-s", "64M")
+    rc, _, err = ndctl(path, "check-namespace", "namespace0.0")
+    assert rc == 240 and "check aborted, namespace online" in err
+    ndctl(path, "disable-namespace", "namespace0.0")
+    assert ndctl(path, "check-namespace", "namespace0.0") == (0, "", "checked 1 namespace\n")
