@@ -6,7 +6,10 @@ import threading
 
 import grpc
 import pytest
-from conftest import (
+from optane_csi._gen import csi_pb2
+from optane_csi.capabilities import ControllerRPC
+from optane_csi.volumes import naming
+from optane_testlib import (
     GIB,
     MIB,
     AccessMode,
@@ -16,9 +19,6 @@ from conftest import (
     namespaces_named,
     rpc_error,
 )
-from optane_csi._gen import csi_pb2
-from optane_csi.capabilities import ControllerRPC
-from optane_csi.volumes import naming
 
 Code = grpc.StatusCode
 TOPOLOGY_KEY = "optane.csi.pmem.io/node"
@@ -174,7 +174,7 @@ def test_delete_volume(controller):
 
 
 def test_delete_leaves_other_namespaces_alone(controller):
-    from conftest import SimRunner
+    from optane_testlib import SimRunner
 
     runner = SimRunner(controller.state_path)
     made = runner.run(["ndctl", "create-namespace", "-r", "region0", "-m", "fsdax", "-s", "64M", "-n", "db"])
@@ -354,7 +354,7 @@ def test_controller_capabilities_advertise_what_works(controller, serve, sim_sta
         ControllerRPC.VOLUME_CONDITION,
         ControllerRPC.PUBLISH_UNPUBLISH_VOLUME,
     }
-    from conftest import SimRunner
+    from optane_testlib import SimRunner
 
     no_attach = serve(SimRunner(sim_state))
     caps = no_attach.controller.ControllerGetCapabilities(csi_pb2.ControllerGetCapabilitiesRequest())
@@ -390,7 +390,7 @@ def test_concurrent_same_name_creates_give_one_volume(controller):
 
 
 def test_restart_rediscovers_volumes(serve, sim_state):
-    from conftest import RecordingEraser, SimRunner
+    from optane_testlib import RecordingEraser, SimRunner
 
     first = serve(SimRunner(sim_state), eraser=RecordingEraser())
     ids = {first.controller.CreateVolume(create_request(f"pvc-r{i}")).volume.volume_id for i in range(3)}
@@ -417,7 +417,7 @@ class CrashAfterCreate:
 
 
 def test_crash_between_create_and_reply_leaves_a_volume_the_retry_finds(serve, sim_state):
-    from conftest import RecordingEraser, SimRunner
+    from optane_testlib import RecordingEraser, SimRunner
 
     crashing = serve(SimRunner(sim_state), eraser=RecordingEraser())
     crashing.driver.backend.ndctl.runner = CrashAfterCreate(SimRunner(sim_state))
@@ -438,7 +438,7 @@ def test_crash_between_create_and_reply_leaves_a_volume_the_retry_finds(serve, s
 
 
 def test_start_up_recovery_finishes_interrupted_erases(serve, sim_state):
-    from conftest import RecordingEraser, SimRunner
+    from optane_testlib import RecordingEraser, SimRunner
 
     crashing = serve(SimRunner(sim_state), eraser=RecordingEraser())
     crashing.driver.backend.ndctl.runner = CrashAfterCreate(SimRunner(sim_state))
@@ -468,8 +468,8 @@ def test_lock_timeout_is_aborted(controller):
 
 def test_tool_calls_per_rpc(serve, sim_state):
     """The budget of the issue: retry = 1 list; new = 1 list + 1 create (+ erase); capacity/list = 1 list."""
-    from conftest import RecordingEraser, SimRunner
     from optane_csi.runner import CountingRunner
+    from optane_testlib import RecordingEraser, SimRunner
 
     runner = CountingRunner(SimRunner(sim_state))
     eraser = RecordingEraser()

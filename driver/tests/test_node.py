@@ -14,7 +14,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import (
+from optane_csi._gen import csi_pb2
+from optane_csi.capabilities import NodeRPC
+from optane_csi.mounts import mounts_at, read_mounts
+from optane_csi.volumes import naming
+from optane_testlib import (
     MIB,
     AccessMode,
     HostRunner,
@@ -25,10 +29,6 @@ from conftest import (
     namespaces_named,
     rpc_error,
 )
-from optane_csi._gen import csi_pb2
-from optane_csi.capabilities import NodeRPC
-from optane_csi.mounts import mounts_at, read_mounts
-from optane_csi.volumes import naming
 
 Code = grpc.StatusCode
 pytestmark = [

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import MIB, SimRunner, namespaces_named
 from optane_csi import client
 from optane_csi.volumes import naming
+from optane_testlib import MIB, SimRunner, namespaces_named
 
 pytestmark = [
     pytest.mark.root,

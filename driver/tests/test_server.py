@@ -11,9 +11,9 @@ import sys
 import time
 
 import grpc
-from conftest import CannedRunner, rpc_error
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from optane_csi._gen import csi_pb2
+from optane_testlib import CannedRunner, rpc_error
 
 ONE_REGION = json.dumps(
     {
