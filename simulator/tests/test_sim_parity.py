@@ -14,7 +14,7 @@ import os
 import pytest
 from pmem_sim.dispatch import run_tool
 from pmem_sim.testing import make_state
-from transcripts import FIXTURES, SCENARIOS, UuidNormaliser, parse_transcript, replayable
+from sim_transcripts import FIXTURES, SCENARIOS, UuidNormaliser, parse_transcript, replayable
 
 # (scenario, command): why the simulator's answer may differ.
 EXCLUDED = {
