@@ -223,7 +223,11 @@ class NodeService(csi_pb2_grpc.NodeServicer):
                 self.mounter.umount(target)
             if os.path.lexists(target):
                 if os.path.isdir(target) and not os.path.islink(target):
-                    os.rmdir(target)  # only an empty directory: never delete data
+                    if os.listdir(target):
+                        raise FailedPrecondition(
+                            f"{target} is not mounted and not empty; refusing to delete it"
+                        )
+                    os.rmdir(target)
                 else:
                     os.unlink(target)
             elif namespace is None:

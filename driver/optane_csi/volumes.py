@@ -50,6 +50,14 @@ PARAM_NUMA = "numaNode"
 KNOWN_PARAMETERS = (PARAM_MODE, PARAM_REGION, PARAM_NUMA)
 IGNORED_PARAMETER_PREFIXES = ("csi.storage.k8s.io/",)
 MAX_ID_LENGTH = 128
+# Failures after which no namespace can exist (anything else may have created one).
+NOT_CREATED_ERRORS = (
+    pmemlib.errors.InsufficientCapacity,
+    pmemlib.errors.BadSize,
+    pmemlib.errors.BadAlignment,
+    pmemlib.errors.InvalidRequest,
+    pmemlib.errors.LockTimeout,
+)
 _BLOCKDEV_RE = re.compile(r"^pmem[0-9]{1,4}(\.[0-9]{1,4})?s?$")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 BLKZEROOUT = 0x127F  # _IO(0x12, 127)
@@ -294,10 +302,14 @@ class Backend:
     def create(self, volume_id: str, region, params: VolumeParams, raw_size: int):
         """ndctl create-namespace under the host lock, after the write-ahead erase mark."""
         self.pending.mark(volume_id)
-        with self.host_lock():
-            namespace = self.ndctl.create_namespace(
-                region=region.dev, mode=params.mode, size=raw_size, name=volume_id
-            )
+        try:
+            with self.host_lock():
+                namespace = self.ndctl.create_namespace(
+                    region=region.dev, mode=params.mode, size=raw_size, name=volume_id
+                )
+        except NOT_CREATED_ERRORS:
+            self.pending.clear(volume_id)  # ndctl refused before creating anything
+            raise
         LOG.info("namespace created", extra={"fields": {"volume_id": volume_id, "namespace": namespace.dev}})
         return namespace
 

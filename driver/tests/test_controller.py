@@ -493,3 +493,37 @@ def test_tool_calls_per_rpc(serve, sim_state):
         "destroy-namespace",
     ]
     assert calls(lambda: cc.DeleteVolume(csi_pb2.DeleteVolumeRequest(volume_id=volume_id))) == ["list"]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [("enospc", Code.RESOURCE_EXHAUSTED), ("ebusy", Code.FAILED_PRECONDITION), ("einval", Code.INTERNAL)],
+)
+def test_tool_failures_map_to_codes_and_leave_nothing_behind(controller, error, code):
+    from pmem_sim import testing as simtesting
+
+    simtesting.add_fault(controller.state_path, error=error, match="ndctl create-namespace")
+    failed = rpc_error(controller.controller.CreateVolume, create_request("pvc-fault"))
+    assert failed.code() == code, failed.details()
+    assert "create" in failed.details()
+    volume_id = naming.volume_id_for("pvc-fault")
+    assert not namespaces_named(controller.state_path, volume_id)
+    if code == Code.RESOURCE_EXHAUSTED:
+        assert controller.driver.backend.pending.all() == []
+    # The retry after the fault succeeds and leaves one volume.
+    assert controller.controller.CreateVolume(create_request("pvc-fault")).volume.volume_id == volume_id
+    assert controller.driver.backend.pending.all() == []
+
+
+def test_destroy_failure_maps_and_keeps_the_volume(controller):
+    from pmem_sim import testing as simtesting
+
+    volume = controller.controller.CreateVolume(create_request("pvc-busy")).volume
+    simtesting.add_fault(controller.state_path, error="ebusy", match="ndctl destroy-namespace")
+    failed = rpc_error(
+        controller.controller.DeleteVolume, csi_pb2.DeleteVolumeRequest(volume_id=volume.volume_id)
+    )
+    assert failed.code() == Code.FAILED_PRECONDITION
+    assert namespaces_named(controller.state_path, volume.volume_id)
+    controller.controller.DeleteVolume(csi_pb2.DeleteVolumeRequest(volume_id=volume.volume_id))
+    assert not namespaces_named(controller.state_path, volume.volume_id)
