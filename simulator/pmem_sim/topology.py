@@ -9,7 +9,9 @@ parity tests can replay them byte for byte:
   4 GiB - 2 MiB, the second one starting 2 MiB short of a 16 MiB boundary;
 * ``qemu-nolabel``: the "nolabel" guest (no ``label-size``), permanently label-less;
 * ``qemu-captures``: the SSH-driven guest of captures-ndctl76-qemu (two 1 GiB NVDIMMs
-  with 128 KiB labels on two NUMA nodes).
+  with 128 KiB labels on two NUMA nodes), NVDIMMs placed with ``addr=``;
+* ``qemu-captures-noaddr``: the same guest without ``addr=``: the second NVDIMM starts at
+  0x13ffe0000, so fsdax/devdax on region1 fail with "misaligned to 16M".
 
 Optane platforms follow ipmctl's model: each module has a volatile (Memory Mode)
 partition, an App Direct partition and a reserved remainder; ``apply_goals`` is
@@ -63,7 +65,16 @@ MODULE_CAPACITY = {
     512: int(502.599 * m.GIB) // 4096 * 4096,
 }
 
-PRESETS = ("qemu", "qemu-misaligned", "qemu-nolabel", "qemu-captures", "optane-1s", "optane-2s", "no-optane")
+PRESETS = (
+    "qemu",
+    "qemu-misaligned",
+    "qemu-nolabel",
+    "qemu-captures",
+    "qemu-captures-noaddr",
+    "optane-1s",
+    "optane-2s",
+    "no-optane",
+)
 
 GOAL_STATUS_NEW = "New"
 GOAL_FAILURES = {
@@ -160,7 +171,8 @@ def qemu_state(
     state["dimms"] = [
         qemu_dimm(index, region_size + label_size, label_support, numa_nodes[index]) for index in (0, 1)
     ]
-    cookies = [(0x2468AE00123457, 0xBA901C0012B4DD), (0x2468AC00123456, 0xBA90120012B4DC)]
+    # The interleave-set cookies belong to the NVDIMM (its handle), whichever region number it gets.
+    cookies = [(0x2468AC00123456, 0xBA90120012B4DC), (0x2468AE00123457, 0xBA901C0012B4DD)]
     for region_id in (0, 1):
         dimm_index = region_dimm[region_id]
         numa = state["dimms"][dimm_index]["numa_node"]
@@ -170,8 +182,8 @@ def qemu_state(
                 region_size,
                 resources[region_id],
                 [{"dimm": dimm_index, "offset": 0, "length": region_size, "position": 0}],
-                cookie=cookies[region_id][0],
-                cookie_alt=cookies[region_id][1],
+                cookie=cookies[dimm_index][0],
+                cookie_alt=cookies[dimm_index][1],
                 numa_node=numa,
                 target_node=numa,
                 persistence_domain="unknown",
@@ -212,6 +224,16 @@ def preset_state(name: str) -> m.State:
             region_size=m.GIB - 128 * m.KIB,
             label_size=128 * m.KIB,
             resources=(0x100000000, 0x140000000),
+            label_support=True,
+            numa_nodes=(0, 1),
+            region_dimm=(0, 1),
+        )
+    if name == "qemu-captures-noaddr":
+        return qemu_state(
+            name,
+            region_size=m.GIB - 128 * m.KIB,
+            label_size=128 * m.KIB,
+            resources=(0x100000000, 0x13FFE0000),
             label_support=True,
             numa_nodes=(0, 1),
             region_dimm=(0, 1),
