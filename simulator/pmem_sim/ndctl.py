@@ -226,6 +226,21 @@ def region_has_dimm(state: m.State, region: dict[str, Any], ident: str | None) -
     return any(dimm_matches(state["dimms"][mapping["dimm"]], ident) for mapping in region["mappings"])
 
 
+def dimm_in_filters(state: m.State, dimm: dict[str, Any], opt: dict[str, Any]) -> bool:
+    """util_dimm_filter_by_region/_namespace/_numa: a DIMM is listed only under matching regions."""
+    if opt["region"] in (None, "all") and opt["namespace"] in (None, "all") and opt["numa_node"] is None:
+        return True
+    for region in state["regions"]:
+        if not any(mapping["dimm"] == dimm["index"] for mapping in region["mappings"]):
+            continue
+        if not region_matches(region, opt["region"]) or not region_has_namespace(region, opt["namespace"]):
+            continue
+        if opt["numa_node"] is not None and str(dimm["numa_node"]) != opt["numa_node"]:
+            continue
+        return True
+    return False
+
+
 def namespace_matches(region: dict[str, Any], ns: dict[str, Any], ident: str | None) -> bool:
     return _id_matches(ident, "namespace", f"{region['id']}.{ns['id']}")
 
@@ -511,7 +526,7 @@ def cmd_list(state: m.State, args: list[str]) -> Output:
             jbuses.append(jbus)
         if opt["dimms"]:
             for dimm in m.ordered_dimms(state):
-                if not dimm_matches(dimm, opt["dimm"]):
+                if not dimm_matches(dimm, opt["dimm"]) or not dimm_in_filters(state, dimm, opt):
                     continue
                 if not idle and not configured and not dimm.get("enabled", True):
                     continue
