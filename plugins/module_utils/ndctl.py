@@ -356,7 +356,7 @@ def error_for(result: CommandResult, action: str) -> PmemError:
     if "initialized 0 nmem" in text:
         return LabelLessRegion("%s: the DIMMs do not support namespace labels" % summary, **kwargs)
     if result.rc == 129 or "unknown extra parameter" in text or "unknown switch" in text:
-        first = message.split(";")[0] if message else "usage error"
+        first = message.split(";", maxsplit=1)[0] if message else "usage error"
         return InvalidRequest(_usage_field(first), first, **kwargs)
     if "is misaligned" in text or "misaligned to" in text or "must align to interleave-width" in text:
         return BadAlignment("%s: size or placement is misaligned" % summary, **kwargs)

@@ -180,7 +180,7 @@ class _Space:
         self.label_less = region.label_less
         self.available = region.available_size
         self.extent = region.max_available_extent
-        self.live = [ns for ns in region.namespaces]
+        self.live = list(region.namespaces)
 
     def view(self) -> Dict[str, Any]:
         return {
