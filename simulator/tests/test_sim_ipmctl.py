@@ -316,3 +316,30 @@ def test_memory_mode_partitions_are_1gib_aligned(optane):
     _, out, _ = run(optane, "show", "-memoryresources")
     assert " Volatile     | 0.000 GiB   | 492.000 GiB  | 492.000 GiB" in out
     assert run(optane, "show", "-system", "-capabilities")[1].splitlines()[3] == "CurrentVolatileMode=2LM"
+
+
+def test_display_keeps_ipmctl_order_not_request_order(optane):
+    """DAOS asks for -d DimmID,ChannelID,... and gets ipmctl's own order back (pmem-tools.md 1.3)."""
+    _, out, _ = run(
+        optane,
+        "show",
+        "-d",
+        "PartNumber,ChannelPos,ChannelID,MemControllerID,SocketID,DimmUID,PhysicalID,FWVersion,HealthState,Capacity,DimmID",
+        "-o",
+        "nvmxml",
+        "-dimm",
+        "0x0001",
+    )
+    assert [child.tag for child in xml_root(out)[0]] == [
+        "DimmID",
+        "Capacity",
+        "HealthState",
+        "FWVersion",
+        "PhysicalID",
+        "DimmUID",
+        "SocketID",
+        "MemControllerID",
+        "ChannelID",
+        "ChannelPos",
+        "PartNumber",
+    ]
