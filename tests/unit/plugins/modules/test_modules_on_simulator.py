@@ -29,21 +29,6 @@ def host(tmp_path, monkeypatch):
     return make, state
 
 
-def _simulated_ipmctl_lists_modules():
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "state.json"
-        sim_model.save_state(str(path), topology.build_state(preset="optane-1s"))
-        return SimRunner(path).run(["ipmctl", "show", "-o", "nvmxml", "-u", "B", "-dimm"]).rc == 0
-
-
-# Temporary while the simulator's ipmctl is being written (it answers "No PMem modules" to everything).
-needs_sim_ipmctl = pytest.mark.skipif(
-    not _simulated_ipmctl_lists_modules(), reason="the simulator's ipmctl does not list Optane modules yet"
-)
-
-
 def run(module, args, monkeypatch, runner, **flags):
     return run_module(module, args, monkeypatch, runner, **flags)
 
@@ -88,7 +73,6 @@ def test_info_on_qemu_without_optane(host, monkeypatch, tmp_path):
     assert state.read_bytes() == before
 
 
-@needs_sim_ipmctl
 def test_info_on_optane_reports_modules_and_pending_goal(host, monkeypatch):
     make, _state = host
     runner = make("optane-1s")
@@ -106,7 +90,6 @@ def test_info_on_optane_reports_modules_and_pending_goal(host, monkeypatch):
 # --- pmem_goal ------------------------------------------------------------------------------
 
 
-@needs_sim_ipmctl
 def test_goal_four_steps_then_reboot(host, monkeypatch):
     make, state = host
     runner = make("optane-2s")
@@ -132,7 +115,6 @@ def test_goal_four_steps_then_reboot(host, monkeypatch):
     assert after_boot["current"]["0"]["persistent_memory_type"] == "AppDirect"
 
 
-@needs_sim_ipmctl
 def test_goal_refuses_destroying_namespaces_without_consent(host, monkeypatch):
     make, state = host
     runner = make("optane-1s")
@@ -152,7 +134,6 @@ def test_goal_refuses_destroying_namespaces_without_consent(host, monkeypatch):
     assert not [n for n in info["namespaces"] if n["name"] == "db"]
 
 
-@needs_sim_ipmctl
 def test_goal_failed_by_bios_reports_ipmctl_status(host, monkeypatch):
     make, state = host
     runner = make("optane-1s")
