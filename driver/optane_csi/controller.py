@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from ._gen import csi_pb2, csi_pb2_grpc
 from .capabilities import SUPPORTED_ACCESS_MODES, ControllerRPC
 from .errors import Aborted, AlreadyExists, InvalidArgument, OutOfRange, ResourceExhausted, VolumeNotFound
@@ -169,9 +167,8 @@ class ControllerService(csi_pb2_grpc.ControllerServicer):
 
     def DeleteVolume(self, request, context):
         self.capabilities.require(ControllerRPC.CREATE_DELETE_VOLUME)
-        try:
-            volume_id = check_volume_id(request.volume_id)
-        except VolumeNotFound:
+        volume_id = check_volume_id(request.volume_id)
+        if not naming.is_volume_id(volume_id):
             return csi_pb2.DeleteVolumeResponse()  # cannot be ours: nothing to delete
         with self._lock(volume_id):
             namespace = self.backend.find(volume_id)
@@ -203,8 +200,7 @@ class ControllerService(csi_pb2_grpc.ControllerServicer):
 
     def ControllerUnpublishVolume(self, request, context):
         self.capabilities.require(ControllerRPC.PUBLISH_UNPUBLISH_VOLUME)
-        with contextlib.suppress(VolumeNotFound):  # an unknown volume is, safely, published nowhere
-            check_volume_id(request.volume_id)
+        check_volume_id(request.volume_id)  # an unknown volume is, safely, published nowhere
         # Attaching a local namespace changes nothing on the host, so neither does detaching.
         return csi_pb2.ControllerUnpublishVolumeResponse()
 

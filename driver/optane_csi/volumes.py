@@ -32,7 +32,6 @@ from .errors import (
     Internal,
     InvalidArgument,
     OutOfRange,
-    VolumeNotFound,
 )
 
 naming = pmemlib.naming
@@ -73,13 +72,15 @@ def check_name(name: str) -> str:
 
 
 def check_volume_id(volume_id: str, field: str = "volume_id") -> str:
-    """INVALID_ARGUMENT when missing or malformed text; NOT_FOUND when it cannot be one of ours."""
+    """INVALID_ARGUMENT when missing or malformed text.
+
+    Whether the id can be one of ours (csi-<40 hex>) is decided later, by Backend.find():
+    a caller first learns about every missing field, then about a volume that does not exist.
+    """
     if not volume_id:
         raise InvalidArgument(field, "is required")
     if len(volume_id) > MAX_ID_LENGTH or _CONTROL_RE.search(volume_id):
         raise InvalidArgument(field, "must be at most 128 characters without control characters")
-    if not naming.is_volume_id(volume_id):
-        raise VolumeNotFound(f"volume {volume_id!r} does not exist (ids look like csi-<40 hex>)")
     return volume_id
 
 
@@ -285,6 +286,9 @@ class Backend:
         return sorted((ns for ns in inv.namespaces() if naming.is_volume_id(ns.name)), key=lambda ns: ns.name)
 
     def find(self, volume_id: str, inventory=None):
+        """The volume's namespace, or None. Ids not shaped like ours never reach ndctl."""
+        if not naming.is_volume_id(volume_id):
+            return None
         inv = inventory if inventory is not None else self.inventory()
         found = inv.namespaces_by_name(volume_id)
         if len(found) > 1:

@@ -527,3 +527,39 @@ def test_destroy_failure_maps_and_keeps_the_volume(controller):
     assert namespaces_named(controller.state_path, volume.volume_id)
     controller.controller.DeleteVolume(csi_pb2.DeleteVolumeRequest(volume_id=volume.volume_id))
     assert not namespaces_named(controller.state_path, volume.volume_id)
+
+
+def test_missing_fields_win_over_unknown_ids(controller):
+    """csi-sanity sends placeholder ids such as "id" with one field missing: INVALID_ARGUMENT first."""
+    node, cc = controller.node, controller.controller
+    cap = mount_cap()
+    checks = [
+        (node.NodeStageVolume, csi_pb2.NodeStageVolumeRequest(volume_id="id", volume_capability=cap)),
+        (
+            node.NodeStageVolume,
+            csi_pb2.NodeStageVolumeRequest(
+                volume_id="id", staging_target_path=str(controller.config.kubelet_dirs[0]) + "/s"
+            ),
+        ),
+        (node.NodePublishVolume, csi_pb2.NodePublishVolumeRequest(volume_id="id", volume_capability=cap)),
+        (node.NodeUnpublishVolume, csi_pb2.NodeUnpublishVolumeRequest(volume_id="id")),
+        (node.NodeUnstageVolume, csi_pb2.NodeUnstageVolumeRequest(volume_id="id")),
+        (node.NodeGetVolumeStats, csi_pb2.NodeGetVolumeStatsRequest(volume_id="id")),
+        (
+            cc.ControllerPublishVolume,
+            csi_pb2.ControllerPublishVolumeRequest(volume_id="id", volume_capability=cap),
+        ),
+        (
+            cc.ControllerPublishVolume,
+            csi_pb2.ControllerPublishVolumeRequest(volume_id="id", node_id="node-a"),
+        ),
+        (cc.ValidateVolumeCapabilities, csi_pb2.ValidateVolumeCapabilitiesRequest(volume_id="id")),
+    ]
+    for call, request in checks:
+        assert rpc_error(call, request).code() == Code.INVALID_ARGUMENT, request
+    # All fields present, the id unknown: NOT_FOUND, and ndctl is never asked about it.
+    error = rpc_error(
+        cc.ControllerPublishVolume,
+        csi_pb2.ControllerPublishVolumeRequest(volume_id="id", node_id="node-a", volume_capability=cap),
+    )
+    assert error.code() == Code.NOT_FOUND
