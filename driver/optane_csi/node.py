@@ -238,11 +238,17 @@ class NodeService(csi_pb2_grpc.NodeServicer):
 
     def NodeGetVolumeStats(self, request, context):
         volume_id = check_volume_id(request.volume_id)
-        path = self._path(request.volume_path, "volume_path")
-        if request.staging_target_path:
-            self._path(request.staging_target_path, "staging_target_path")
+        if not request.volume_path:
+            raise InvalidArgument("volume_path", "is required")
         namespace = self._namespace(volume_id)
         _, rdev = self._device(namespace)
+        try:
+            path = self._path(request.volume_path, "volume_path")
+        except InvalidArgument:
+            # A read-only question: a path the driver would never use holds none of its volumes.
+            raise VolumeNotFound(
+                f"volume {volume_id} is not staged or published at that volume_path"
+            ) from None
         entries = [e for e in read_mounts() if e.mount_point == path]
         if not entries or not mount_uses_device(entries[-1], rdev):
             raise VolumeNotFound(f"volume {volume_id} is not staged or published at {path}")

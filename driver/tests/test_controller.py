@@ -563,3 +563,6 @@ def test_missing_fields_win_over_unknown_ids(controller):
         csi_pb2.ControllerPublishVolumeRequest(volume_id="id", node_id="node-a", volume_capability=cap),
     )
     assert error.code() == Code.NOT_FOUND
+    for path in ("some/path", "/path/does/not/exist"):
+        stats = csi_pb2.NodeGetVolumeStatsRequest(volume_id="id", volume_path=path)
+        assert rpc_error(node.NodeGetVolumeStats, stats).code() == Code.NOT_FOUND
