@@ -86,6 +86,10 @@ class NodeService(csi_pb2_grpc.NodeServicer):
                     "staging_target_path", "must be an existing directory (the CO creates it)"
                 )
             if cap.WhichOneof("access_type") == "block":
+                if any(mount_uses_device(e, rdev) for e in mounts_at(staging)):
+                    raise AlreadyExists(
+                        f"volume {volume_id} is staged at {staging} with a filesystem, not as block"
+                    )
                 return csi_pb2.NodeStageVolumeResponse()  # raw block: nothing to prepare
             fstype = cap.mount.fs_type or DEFAULT_FILESYSTEM
             options = self._mount_options(namespace, device, cap)

@@ -429,6 +429,7 @@ def test_node_error_codes(node_env):
         Code.ALREADY_EXISTS,
         Code.FAILED_PRECONDITION,
     )
+    assert code(node.NodeStageVolume, stage_request(vid, staging, block_cap())) == Code.ALREADY_EXISTS
     other = cc.CreateVolume(create_request("pvc-err-2")).volume
     assert (
         code(node.NodeStageVolume, stage_request(other.volume_id, staging, mount_cap()))
