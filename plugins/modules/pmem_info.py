@@ -320,7 +320,7 @@ def gather_ipmctl(module, runner, result):
         ]
         result["ipmctl_regions"] = [region.to_dict() for region in ipmctl.show_region()]
     except PmemError as exc:
-        module.fail_json(**dict(_tool_facts(exc), msg="reading Optane facts with ipmctl failed: %s" % exc))
+        fail_with(module, exc, "reading Optane facts with ipmctl failed: %s" % exc)
 
 
 def gather_ndctl(module, runner, result):
@@ -330,9 +330,7 @@ def gather_ndctl(module, runner, result):
         result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
         return
     except PmemError as exc:
-        module.fail_json(
-            **dict(_tool_facts(exc), msg="reading regions and namespaces with ndctl failed: %s" % exc)
-        )
+        fail_with(module, exc, "reading regions and namespaces with ndctl failed: %s" % exc)
     result["platform"]["ndctl_usable"] = True
     mounts = read_mounts(module.params["mounts_path"])
     dev_dir = module.params["dev_dir"]
@@ -366,7 +364,7 @@ def gather_daxctl(module, runner, result):
         result["platform"]["reason"] = _join(result["platform"]["reason"], exc.message)
         return
     except PmemError as exc:
-        module.fail_json(**dict(_tool_facts(exc), msg="listing dax devices with daxctl failed: %s" % exc))
+        fail_with(module, exc, "listing dax devices with daxctl failed: %s" % exc)
     result["dax_devices"] = [dev.to_dict() for dev in devices]
     result["platform"]["daxctl_usable"] = True
 
@@ -375,10 +373,11 @@ def _join(first, second):
     return "%s; %s" % (first, second) if first else second
 
 
-def _tool_facts(exc):
+def fail_with(module, exc, msg):
+    """fail_json with the tool's facts (cmd, rc, stdout, stderr, tool_message) of ``exc``."""
     facts = exc.to_dict()
-    facts.pop("msg", None)
-    return facts
+    facts["msg"] = msg
+    module.fail_json(**facts)
 
 
 def main():

@@ -450,10 +450,12 @@ def main():
         else:
             with HostLock(path=p["lock_path"], timeout=p["lock_timeout"]):
                 plan, before, after = request.run(desired, apply=True)
-    except Incompatible as exc:
-        module.fail_json(**dict(tool_facts(exc), msg=str(exc), differences=exc.differences, plan=[]))
     except PmemError as exc:
-        module.fail_json(**dict(tool_facts(exc), msg=str(exc), plan=[]))
+        facts = tool_facts(exc)
+        facts.update(msg=str(exc), plan=[])
+        if isinstance(exc, Incompatible):
+            facts["differences"] = exc.differences
+        module.fail_json(**facts)
     dev_dir = p["dev_dir"]
     if module.check_mode and plan:
         after_facts = predicted(plan, desired, facts_of(before, dev_dir))
