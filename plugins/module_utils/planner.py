@@ -616,7 +616,14 @@ def plan_goal(
     needs ``allow_data_loss``; the namespaces are destroyed first (ipmctl
     refuses a goal while they exist). Failed goals raise GoalFailed.
     """
-    from .ipmctl import raise_for_failed_goals  # local: keeps planner free of ipmctl at import
+    from .ipmctl import Ipmctl, raise_for_failed_goals  # local: keeps planner free of ipmctl at import
+
+    if desired.state not in STATES:
+        raise InvalidRequest("state", "must be present or absent", desired.state)
+    # The same checks create_goal makes, before anything is planned (check mode sees them too).
+    Ipmctl.create_goal_args(
+        desired.persistent_memory_type, desired.memory_mode, desired.reserved, desired.sockets
+    )
 
     sockets = sorted(
         set(desired.sockets) if desired.sockets else {m.socket_id for m in modules if m.socket_id is not None}

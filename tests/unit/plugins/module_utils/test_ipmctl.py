@@ -370,3 +370,18 @@ def test_plan_goal_failed_and_pending_goals():
 def test_delete_goal_failure_without_text_raises():
     with pytest.raises(errors.ToolFailed):
         Ipmctl(FixedRunner((1, "", ""))).delete_goal()
+
+
+@pytest.mark.parametrize(
+    "goal,field",
+    [
+        (DesiredGoal(persistent_memory_type="Mirror"), "persistent_memory_type"),
+        (DesiredGoal(memory_mode=70, reserved=40), "memory_mode"),
+        (DesiredGoal(sockets=()), "sockets"),
+        (DesiredGoal(state="gone"), "state"),
+    ],
+)
+def test_plan_goal_rejects_bad_input(goal, field):
+    with pytest.raises(errors.InvalidRequest) as info:
+        plan_goal(goal, *_views())
+    assert info.value.field == field
