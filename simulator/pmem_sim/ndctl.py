@@ -866,6 +866,8 @@ def setup_namespace(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any], 
         elif p["mode"] != "sector" and sector_size != 512:
             ctx.out.error(f"{m.namespace_name(region, ns)}: sector_size: {sector_size} not supported\n")
             return -EINVAL
+    if ns["type"] != "io":
+        write_labels(ctx.state, region, ns)
     mode = p["mode"]
     if mode in ("fsdax", "devdax"):
         rc = check_dax_align(ctx, region, ns)
@@ -886,6 +888,32 @@ def setup_namespace(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any], 
         m.new_seed(region)
     loopdev.attach(ctx.state, region, ns)
     return 0
+
+
+def write_labels(state: m.State, region: dict[str, Any], ns: dict[str, Any]) -> None:
+    """The kernel writes a namespace's label twice while setting it up (first flagged UPDATING).
+
+    Label slots are not wiped when a namespace is destroyed (the index frees them), so
+    read-labels keeps showing them until the label area is zeroed or re-initialised.
+    """
+    ways = max(1, len(region["mappings"]))
+    for mapping in region["mappings"]:
+        dimm = state["dimms"][mapping["dimm"]]
+        log = dimm.setdefault("label_log", [])
+        for flags in (0x8, 0):
+            log.append(
+                {
+                    "uuid": ns["uuid"],
+                    "name": ns["name"] or "",
+                    "position": mapping["position"],
+                    "nlabel": ways,
+                    "flags": flags,
+                    "isetcookie": region["iset_cookie_alt"],
+                    "lbasize": ns["sector_size"],
+                    "dpa": mapping["offset"] + ns["offset"] // ways,
+                    "rawsize": ns["size"] // ways,
+                }
+            )
 
 
 def delete_namespace(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any]) -> None:
@@ -964,6 +992,7 @@ def enable_labels(ctx: NsContext, region: dict[str, Any]) -> int:
     for dimm in dimms:
         dimm["labels"] = "valid"
         dimm["labeling"] = True
+        dimm["label_log"] = []
     region["labelled"] = True
     m.reset_region_namespaces(region)
     return 0
@@ -1305,6 +1334,7 @@ def dimm_action(state: m.State, args: list[str], action: str) -> Output:
             else:
                 dimm["labels"] = "empty"
                 dimm["cookie_alt"] = True
+            dimm["label_log"] = []
             for region in state["regions"]:
                 if any(mp["dimm"] == dimm["index"] for mp in region["mappings"]):
                     region["rescan"] = True
@@ -1358,41 +1388,35 @@ def read_labels_json(state: m.State, dimm: dict[str, Any], human: bool) -> dict[
                 }
             ],
         }
-    nslot = dimm.get("label_slots", 8182)
+    # v1.2 index: two index blocks, then 256-byte label slots (kernel nvdimm_num_label_slots)
+    area = dimm.get("label_area", 128 * 1024)
+    index_size = m.align_up(72 + (area // 256 + 7) // 8, 256)
+    nslot = (area - 2 * index_size) // 256
     index = [
         {"signature": "NAMESPACE_INDEX", "major": 1, "minor": 2, "labelsize": 256, "seq": seq, "nslot": nslot}
         for seq in (1, 2)
     ]
-    labels = []
-    slot = 0
-    for region in state["regions"]:
-        for mapping in region["mappings"]:
-            if mapping["dimm"] != dimm["index"]:
-                continue
-            for ns in sorted(region["namespaces"], key=lambda item: item["offset"] or 0):
-                if ns["type"] != "pmem" or ns["size"] == 0:
-                    continue
-                ways = max(1, len(region["mappings"]))
-                labels.append(
-                    {
-                        "uuid": ns["uuid"],
-                        "name": ns["name"] or "",
-                        "slot": slot,
-                        "position": mapping["position"],
-                        "nlabel": ways,
-                        "flags": hex_value(0, human),
-                        "isetcookie": hex_value(region["iset_cookie_alt"], human),
-                        "lbasize": ns["sector_size"],
-                        "dpa": hex_value(mapping["offset"] + (ns["offset"] // ways), human)
-                        if not human
-                        else str(mapping["offset"] + (ns["offset"] // ways)),
-                        "rawsize": size_value(ns["size"] // ways, human),
-                        "type_guid": "79d3f066-f3b4-7440-ac43-0d3318b78cdb",
-                        "abstraction_guid": m.ZERO_UUID,
-                    }
-                )
-                slot += 1
-    return {"dev": m.dimm_name(dimm), "index": index, "label": labels}
+    labels = [
+        {
+            "uuid": record["uuid"],
+            "name": record["name"],
+            "slot": slot,
+            "position": record["position"],
+            "nlabel": record["nlabel"],
+            "flags": hex_value(record["flags"], human),
+            "isetcookie": hex_value(record["isetcookie"], human),
+            "lbasize": record["lbasize"],
+            "dpa": hex_value(record["dpa"], human),
+            "rawsize": size_value(record["rawsize"], human),
+            "type_guid": "79d3f066-f3b4-7440-ac43-0d3318b78cdb",
+            "abstraction_guid": m.ZERO_UUID,
+        }
+        for slot, record in enumerate(dimm.get("label_log", []))
+    ]
+    result: dict[str, Any] = {"dev": m.dimm_name(dimm), "index": index}
+    if labels:
+        result["label"] = labels
+    return result
 
 
 def security_unsupported(state: m.State, args: list[str], command: str) -> Output:

@@ -101,7 +101,9 @@ def empty_state(name: str) -> m.State:
     }
 
 
-def qemu_dimm(index: int, capacity: int, label_support: bool, numa_node: int = 0) -> dict[str, Any]:
+def qemu_dimm(
+    index: int, capacity: int, label_support: bool, numa_node: int = 0, label_area: int = 0
+) -> dict[str, Any]:
     dimm_id, handle = QEMU_DIMM_IDS[index]
     return {
         "index": index,
@@ -111,6 +113,7 @@ def qemu_dimm(index: int, capacity: int, label_support: bool, numa_node: int = 0
         "socket": numa_node,
         "numa_node": numa_node,
         "capacity": capacity,
+        "label_area": label_area,
         "label_support": label_support,
         "labels": "empty",
         "labeling": False,
@@ -169,7 +172,8 @@ def qemu_state(
     """Two QEMU NVDIMMs, one non-interleaved region each, label-less until init-labels."""
     state = empty_state(name)
     state["dimms"] = [
-        qemu_dimm(index, region_size + label_size, label_support, numa_nodes[index]) for index in (0, 1)
+        qemu_dimm(index, region_size + label_size, label_support, numa_nodes[index], label_size)
+        for index in (0, 1)
     ]
     # The interleave-set cookies belong to the NVDIMM (its handle), whichever region number it gets.
     cookies = [(0x2468AC00123456, 0xBA90120012B4DC), (0x2468AE00123457, 0xBA901C0012B4DD)]
@@ -308,6 +312,7 @@ def optane_state(
                     "socket": socket,
                     "numa_node": socket,
                     "capacity": MODULE_CAPACITY[module_gb],
+                    "label_area": 128 * m.KIB,
                     "label_support": labels,
                     "labels": "valid" if labels else "empty",
                     "labeling": labels,

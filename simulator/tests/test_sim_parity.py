@@ -17,11 +17,7 @@ from pmem_sim.testing import make_state
 from sim_transcripts import FIXTURES, SCENARIOS, UuidNormaliser, parse_transcript, replayable
 
 # (scenario, command): why the simulator's answer may differ.
-EXCLUDED = {
-    ("aligned2", "ndctl read-labels -j -u nmem0"): (
-        "label slot history (stale and updating copies of destroyed labels) is not modelled"
-    ),
-}
+EXCLUDED: dict[tuple[str, str], str] = {}
 
 
 def replay(scenario: str, tmp_path) -> tuple[list[str], int, int]:
