@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 VERSION = "76.1"
 RC_USAGE = 129
 PAGE_SIZE = 4096
+NSLABEL_NAME_LEN = 64
 BTT_SECTOR_SIZES = [512, 520, 528, 4096, 4104, 4160, 4224]
 PMEM_SECTOR_SIZES = [512, 4096]
 DAX_ALIGNMENTS = [4096, 2 * m.MIB, m.GIB]
@@ -751,6 +752,9 @@ def validate(ctx: NsContext, region: dict[str, Any], ns: dict[str, Any] | None) 
         p["name"] = ns["name"] or ""
     else:
         p["name"] = ""
+    if len(p["name"].encode()) >= NSLABEL_NAME_LEN:
+        ctx.err("validate_namespace_options: alt name overflow\n")
+        return -EINVAL, p
     if param.get("mode"):
         p["mode"] = util_nsmode(param["mode"])
     elif ns is not None:

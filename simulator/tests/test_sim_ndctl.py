@@ -270,3 +270,14 @@ def test_check_namespace_outcomes(tmp_path):
     assert rc == 240 and "check aborted, namespace online" in err
     ndctl(path, "disable-namespace", "namespace0.0")
     assert ndctl(path, "check-namespace", "namespace0.0") == (0, "", "checked 1 namespace\n")
+
+
+def test_name_longer_than_a_label_holds_is_refused(tmp_path):
+    path = labelled_qemu(tmp_path)
+    assert ndctl(path, "create-namespace", "-r", "region1", "-s", "1G", "-n", "x" * 64) == (
+        234,
+        "",
+        "  Error: create namespace: validate_namespace_options: alt name overflow\n\n",
+    )
+    rc, out, _ = ndctl(path, "create-namespace", "-r", "region1", "-s", "1G", "-n", "y" * 63)
+    assert rc == 0 and json.loads(out)["name"] == "y" * 63
