@@ -33,6 +33,7 @@ SKIPPED = {
 COPY = ["galaxy.yml", "README.md", "plugins", "meta", "changelogs", "tests/sanity"]
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
 GET_PIP_VERSIONS = ("24_2",)
+LOG = ROOT / ".build" / "ansible-test-sanity.log"
 
 
 def install_get_pip_stand_in():
@@ -60,6 +61,7 @@ def copy_collection(base: Path) -> Path:
 @pytest.mark.slow
 def test_ansible_test_sanity():
     install_get_pip_stand_in()
+    LOG.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pmem-sanity-") as base:
         collection = copy_collection(Path(base))
         argv = [
@@ -73,7 +75,8 @@ def test_ansible_test_sanity():
             *TARGETS,
         ]
         result = run(argv, cwd=collection, timeout=900)
-        report = "\n".join([result.stdout[-6000:], result.stderr[-6000:]])
+        LOG.write_text("%s\n--- stderr:\n%s" % (result.stdout, result.stderr))
+        report = "%s\n(full output in %s)" % (result.stdout[-6000:], LOG)
         assert result.returncode == 0, report
         assert 'Running sanity test "validate-modules"' in result.stdout, report
         assert 'Running sanity test "pylint"' in result.stdout, report
