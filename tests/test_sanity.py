@@ -75,8 +75,8 @@ def test_ansible_test_sanity():
             *TARGETS,
         ]
         result = run(argv, cwd=collection, timeout=900)
-        LOG.write_text("%s\n--- stderr:\n%s" % (result.stdout, result.stderr))
-        report = "%s\n(full output in %s)" % (result.stdout[-6000:], LOG)
+        LOG.write_text(f"{result.stdout}\n--- stderr:\n{result.stderr}")
+        report = f"{result.stdout[-6000:]}\n(full output in {LOG})"
         assert result.returncode == 0, report
         assert 'Running sanity test "validate-modules"' in result.stdout, report
         assert 'Running sanity test "pylint"' in result.stdout, report
