@@ -25,6 +25,8 @@ def test_check_mode_on_factory_fleet_changes_no_state(tmp_path):
 
 def test_check_mode_on_provisioned_fleet_with_new_layout_changes_no_state(tmp_path):
     fleet = make_fleet(tmp_path, 2, topologies="1s,2s")
+    # Leave room in the regions for the namespace added below.
+    fleet.inventory.write_text(fleet.inventory.read_text().replace('"remaining"', '"4G"'))
     first = fleet.playbook("provision")
     assert first.rc == 0, first.stdout + first.stderr
     before = fleet.snapshot()
