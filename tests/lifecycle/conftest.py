@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -50,6 +52,14 @@ def collections_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+@functools.cache
+def _can_unshare_network() -> bool:
+    try:
+        return subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def run_role_in(
     work_dir: Path,
     collections_path: Path,
@@ -57,6 +67,7 @@ def run_role_in(
     *,
     check: bool = False,
     env: dict[str, str] | None = None,
+    offline: bool = False,
     timeout: float = 600,
 ) -> PlayResult:
     """Run pmem.optane.csi_driver on localhost (local connection) with the given variables."""
@@ -86,6 +97,7 @@ def run_role_in(
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_PIPELINING": "1",
             "ANSIBLE_LOCAL_TEMP": str(work_dir / "ansible-local"),
             "ANSIBLE_REMOTE_TEMP": str(work_dir / "ansible-remote"),
             "PATH": f"{VENV_BIN}{os.pathsep}{run_env.get('PATH', '')}",
@@ -95,6 +107,9 @@ def run_role_in(
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-e", f"@{extra_vars}", str(playbook)]
     if check:
         argv.append("--check")
+    if offline and _can_unshare_network():
+        # A new network namespace has no route anywhere: proof that nothing is downloaded.
+        argv = ["unshare", "--net", *argv]
     proc = subprocess.run(
         argv, cwd=play_dir, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -120,3 +135,87 @@ def run_role(tmp_path: Path, role_runner):
         return role_runner(tmp_path, variables, **kwargs)
 
     return _run
+
+
+DEPS_DIR = ROOT / ".build" / "lifecycle" / "deps"
+DISTRIBUTION = "pmem-optane-csi"
+
+
+def offline_env() -> dict[str, str]:
+    """pip must not reach any index: no config, no find-links, an index that cannot answer."""
+    return {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_NO_CACHE_DIR": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def dependency_wheels() -> Path:
+    """grpcio, grpcio-health-checking, protobuf and pip wheels (make lifecycle-deps)."""
+    names = [p.name for p in DEPS_DIR.glob("*.whl")]
+    for prefix in ("grpcio-", "grpcio_health_checking-", "protobuf-", "pip-"):
+        if not any(name.startswith(prefix) for name in names):
+            pytest.fail(f"{DEPS_DIR} has no {prefix}*.whl: run `make lifecycle-deps` (part of `make test`)")
+    return DEPS_DIR
+
+
+@pytest.fixture(scope="session")
+def driver_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A snapshot of driver/ and plugins/module_utils: the checkout may change during the run."""
+    snapshot = tmp_path_factory.mktemp("collection-snapshot")
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "_gen")
+    shutil.copytree(ROOT / "driver", snapshot / "driver", ignore=skip)
+    shutil.copytree(ROOT / "plugins" / "module_utils", snapshot / "plugins" / "module_utils", ignore=skip)
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def driver_wheel(tmp_path_factory: pytest.TempPathFactory, driver_source: Path) -> Path:
+    """The driver wheel built offline from the snapshot."""
+    staging = tmp_path_factory.mktemp("driver-src")
+    shutil.copytree(driver_source, staging, dirs_exist_ok=True)
+    dist = tmp_path_factory.mktemp("driver-dist")
+    argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--no-build-isolation", "-q"]
+    proc = subprocess.run(
+        [*argv, "--wheel-dir", str(dist), str(staging / "driver")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **offline_env(), "SOURCE_DATE_EPOCH": "315532800"},
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (wheel,) = dist.glob("pmem_optane_csi-*.whl")
+    return wheel
+
+
+def host_layout(base: Path) -> dict:
+    """Role variables that put every installed file under `base` and leave systemd alone."""
+    return {
+        "csi_driver_install_dir": str(base / "opt" / "pmem-optane-csi"),
+        "csi_driver_systemd_dir": str(base / "etc" / "systemd" / "system"),
+        "csi_driver_kubelet_dir": str(base / "var" / "lib" / "kubelet"),
+        "csi_driver_state_dir": str(base / "var" / "lib" / "optane-csi"),
+        "csi_driver_build_dir": str(base / "build"),
+        "csi_driver_python": sys.executable,
+        "csi_driver_manage_service": False,
+    }
+
+
+def installed_version(venv: Path) -> str:
+    """The pmem-optane-csi version pip recorded in a virtualenv."""
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({DISTRIBUTION!r}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return proc.stdout.strip()
