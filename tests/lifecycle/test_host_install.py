@@ -40,7 +40,7 @@ def installed_paths(base: Path, driver_name: str) -> list[Path]:
 
 
 def test_lifecycle_build_install_upgrade_pin_refuse_remove(
-    tmp_path, run_role, dependency_wheels, driver_wheel
+    tmp_path, run_role, dependency_wheels, driver_wheel, driver_source
 ):
     install = tmp_path / "opt" / "pmem-optane-csi"
     kubelet = tmp_path / "var" / "lib" / "kubelet"
