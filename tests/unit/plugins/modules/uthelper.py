@@ -154,7 +154,7 @@ class UTHelper:
         for dotted, needles in (case.get("output_contains") or {}).items():
             value = result
             for part in dotted.split("."):
-                value = value[part]
+                value = value[int(part)] if isinstance(value, list) else value[part]
             for needle in needles:
                 assert needle in value, f"{case['id']}: {dotted}={value!r} lacks {needle!r}"
         if "failed" not in expected:
