@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from pmem_sim import model
@@ -296,3 +297,37 @@ def test_sim_runner_matches_the_console_scripts(tmp_path):
     assert runner.calls[-1] == ("lsblk",)
     answer = runner.run(["ipmctl", "create", "-goal"], stdin="y\n")
     assert answer.rc == 1  # no modules in a QEMU guest
+
+
+def test_threads_sharing_a_state_through_sim_runner(tmp_path):
+    path = make_state(tmp_path, preset=None, sockets=1, dimms_per_socket=2, dimm_capacity=128, generation=100)
+    SimRunner(path).run(["ipmctl", "create", "-f", "-goal"])
+    reboot(path)
+
+    def create(index: int):
+        return SimRunner(path).run(
+            ["ndctl", "create-namespace", "-r", "region0", "-s", "1G", "-n", f"t{index}"]
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(16)))
+    assert [r.rc for r in results] == [0] * 16, [r.stderr for r in results]
+    assert len({json.loads(r.stdout)["dev"] for r in results}) == 16
+    names = sorted(ns["name"] for ns in json.loads(SimRunner(path).run(["ndctl", "list", "-N"]).stdout))
+    assert names == sorted(f"t{i}" for i in range(16))
+
+
+def test_reads_leave_the_state_file_byte_for_byte(tmp_path):
+    path = make_state(tmp_path, preset=None, sockets=1, dimms_per_socket=2, dimm_capacity=128, generation=100)
+    before = Path(path).read_bytes()
+    runner = SimRunner(path)
+    for argv in (
+        ["ndctl", "list", "-RDN", "-iv"],
+        ["daxctl", "list"],
+        ["ipmctl", "show", "-a", "-o", "nvmxml", "-u", "B", "-dimm"],
+        ["ipmctl", "show", "-goal"],
+        ["ipmctl", "create", "-goal"],  # the prompt gets EOF: nothing is stored
+        ["ndctl", "read-labels", "-j", "nmem0"],
+    ):
+        runner.run(argv)
+    assert Path(path).read_bytes() == before
