@@ -318,3 +318,24 @@ def test_dax_system_ram_persisted(host, monkeypatch, tmp_path):
     assert back["changed"], back.get("msg")
     assert back["device"]["mode"] == "devdax"
     assert not (conf_dir / "pmem-optane-mem.conf").exists()
+
+
+# --- host lock ------------------------------------------------------------------------------
+
+
+def test_changes_wait_for_the_host_lock(host, monkeypatch, tmp_path):
+    from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock
+
+    make, state = host
+    runner = labelled_qemu(make, monkeypatch)
+    args = {"name": "db", "region": "region0", "size": "1G", "lock_timeout": 0.3}
+    before = state.read_bytes()
+    with HostLock(path=str(tmp_path / "lock"), timeout=1):
+        blocked = run(pmem_namespace, args, monkeypatch, runner)
+        # Check mode changes nothing, so it does not wait for the lock.
+        planned = run(pmem_namespace, args, monkeypatch, runner, check=True)
+    assert blocked["failed"]
+    assert "lock" in blocked["msg"] and str(tmp_path / "lock") in blocked["msg"]
+    assert state.read_bytes() == before
+    assert planned["changed"] and not planned["failed"]
+    assert run(pmem_namespace, args, monkeypatch, runner)["changed"]
