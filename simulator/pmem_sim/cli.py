@@ -195,6 +195,44 @@ def cmd_fault(args: argparse.Namespace) -> int:
     return 0
 
 
+HEALTH_STATES = (
+    "Healthy",
+    "Noncritical failure",
+    "Critical failure",
+    "Fatal failure",
+    "Unmanageable",
+    "Non-functional",
+    "Unknown",
+)
+LOCK_STATES = ("Disabled", "Unlocked", "Locked", "Frozen", "Disabled, Frozen", "Not Supported", "Unknown")
+
+
+def cmd_dimm(args: argparse.Namespace) -> int:
+    """Change what a PMem module reports (health, lock state, temperature)."""
+    with m.transaction(state_path_from(args)) as txn:
+        wanted = args.dimm
+        matches = [
+            d
+            for d in txn.state["dimms"]
+            if d.get("optane") and wanted in (m.dimm_name(d), d["optane"]["dimm_id"], str(d["index"]))
+        ]
+        if not matches:
+            print(
+                f"pmemsim: dimm: no PMem module {wanted!r} (use nmemN or an ipmctl DimmID)", file=sys.stderr
+            )
+            return 2
+        for dimm in matches:
+            optane = dimm["optane"]
+            if args.health:
+                optane["health"] = args.health
+            if args.lock_state:
+                optane["lock_state"] = args.lock_state
+            if args.temperature is not None:
+                optane["media_temperature"] = args.temperature
+        txn.touch()
+    return 0
+
+
 def cmd_teardown(args: argparse.Namespace) -> int:
     with m.transaction(state_path_from(args)) as txn:
         count = loopdev.teardown(txn.state)
@@ -261,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     fault_sub.add_parser("clear")
     fault_sub.add_parser("list")
     fault.set_defaults(func=cmd_fault)
+
+    dimm = sub.add_parser("dimm", help="change a PMem module's health, lock state or temperature")
+    dimm.add_argument("dimm", help="nmemN or an ipmctl DimmID such as 0x0001")
+    dimm.add_argument("--health", choices=HEALTH_STATES)
+    dimm.add_argument("--lock-state", choices=LOCK_STATES)
+    dimm.add_argument("--temperature", type=int, help="media temperature in Celsius")
+    dimm.set_defaults(func=cmd_dimm)
 
     teardown = sub.add_parser("teardown", help="detach all loop devices")
     teardown.set_defaults(func=cmd_teardown)

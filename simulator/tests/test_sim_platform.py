@@ -331,3 +331,20 @@ def test_reads_leave_the_state_file_byte_for_byte(tmp_path):
     ):
         runner.run(argv)
     assert Path(path).read_bytes() == before
+
+
+def test_cli_dimm_health_shows_in_ipmctl_and_ndctl(tmp_path):
+    state = tmp_path / "host.json"
+    env = sim_env(state)
+    assert cli("init", "--preset", "optane-1s", env=env).returncode == 0
+    assert (
+        cli("dimm", "0x0011", "--health", "Critical failure", "--temperature", "80", env=env).returncode == 0
+    )
+    _, out, _ = tool(state, "ipmctl", "show", "-o", "nvmxml", "-dimm", "0x0011")
+    assert "<HealthState>Critical failure</HealthState>" in out
+    dimms = json.loads(tool(state, "ndctl", "list", "-DH")[1])
+    (changed,) = [d for d in dimms if d["health"]["health_state"] != "ok"]
+    assert changed["health"]["health_state"] == "critical"
+    assert changed["health"]["temperature_celsius"] == 80.0
+    assert changed["handle"] == 0x0011
+    assert cli("dimm", "nmem99", "--health", "Healthy", env=env).returncode == 2
