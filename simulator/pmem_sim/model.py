@@ -188,7 +188,7 @@ class locked:  # used like a function: ``with locked(path):``
     """flock() on ``<state>.lock`` (a separate file, so the state can be replaced by rename)."""
 
     def __init__(self, path: str, exclusive: bool = True) -> None:
-        self.lock_path = path + ".lock"
+        self.lock_path = os.fspath(path) + ".lock"
         self.exclusive = exclusive
         self.fd = -1
 
@@ -216,7 +216,7 @@ class transaction:  # used like a function
     """Exclusive lock, load, hand out a Transaction, save it when dirty (also on a clean exit only)."""
 
     def __init__(self, path: str | None = None) -> None:
-        self.path = path or state_path()
+        self.path = os.fspath(path) if path else state_path()
         self.lock = locked(self.path, exclusive=True)
         self.txn: Transaction | None = None
 
