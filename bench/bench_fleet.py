@@ -44,6 +44,7 @@ CONTROLLER_ACTIONS = {
     "ansible.builtin.fail",
     "ansible.builtin.validate_argument_spec",
     "ansible.builtin.include_role",
+    "ansible.builtin.include_tasks",
     "ansible.builtin.meta",
     "set_fact",
     "debug",

@@ -13,7 +13,9 @@ DOCUMENTATION = """
 name: module_counter
 type: aggregate
 short_description: count module calls per host (pmem.optane fleet benchmark)
-description: Writes {"calls": {host: {action: n}}, "changed": n} to $PMEM_BENCH_COUNT_FILE at the end.
+description:
+  - Writes the module calls per host and action, and the number of changed results, as JSON to
+    the file named by E(PMEM_BENCH_COUNT_FILE) when the playbook ends.
 requirements: [enabled in ANSIBLE_CALLBACKS_ENABLED]
 """
 
