@@ -147,12 +147,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
     ).validate()
 
 
+def _skip_openssl() -> None:
+    """Keep OpenSSL (libcrypto/libssl, ~3.7 MiB resident) out of the serving process.
+
+    The driver serves plain gRPC on a unix socket, and gRPC brings its own TLS. Only two
+    imports would load OpenSSL: asyncio (imported by grpc) takes ssl if it is there and
+    copes without it, and hashlib falls back to its built-in sha256 for volume ids.
+    """
+    for name in ("ssl", "_ssl", "_hashlib"):
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "client":
         from .client import main as client_main
 
         return client_main(argv[1:])
+    _skip_openssl()
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)

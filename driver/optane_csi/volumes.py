@@ -59,6 +59,8 @@ NOT_CREATED_ERRORS = (
 )
 _BLOCKDEV_RE = re.compile(r"^pmem[0-9]{1,4}(\.[0-9]{1,4})?s?$")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+DEVICE_WAIT_SECONDS = 2.0
+DEVICE_WAIT_POLLS = 40
 BLKZEROOUT = 0x127F  # _IO(0x12, 127)
 BLKGETSIZE64 = 0x80081272
 
@@ -318,7 +320,12 @@ class Backend:
         return namespace
 
     def finish_erase(self, volume_id: str, namespace) -> None:
-        self.eraser.erase(self.device_path(namespace))
+        device = self.device_path(namespace)
+        for _ in range(DEVICE_WAIT_POLLS):  # the node appears with the namespace; allow udev a moment
+            if os.path.exists(device):
+                break
+            time.sleep(DEVICE_WAIT_SECONDS / DEVICE_WAIT_POLLS)
+        self.eraser.erase(device)
         self.pending.clear(volume_id)
         LOG.info("volume erased", extra={"fields": {"volume_id": volume_id, "namespace": namespace.dev}})
 
