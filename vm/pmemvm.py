@@ -196,7 +196,11 @@ def qemu_argv(spec: GuestSpec, image: Path, run_dir: Path, accel: str) -> list[s
     # boot never reaches sshd.
     # Units a PMem test guest never needs are masked here rather than in the image.
     masks = " ".join(f"systemd.mask={unit}" for unit in BOOT_MASKED_UNITS)
-    append = f"root=/dev/vda rw console=ttyS0 loglevel=4 systemd.show_status=1 net.ifnames=0 {masks}"
+    # tsc=reliable: on a busy host the TCG vCPUs' TSCs fail the kernel's sync check and it
+    # falls back to the emulated HPET, which makes every clock read a slow device access.
+    append = (
+        f"root=/dev/vda rw console=ttyS0 loglevel=4 systemd.show_status=1 net.ifnames=0 tsc=reliable {masks}"
+    )
     argv += ["-append", os.environ.get("PMEM_VM_APPEND", append)]
     argv += ["-drive", f"file={run_dir / 'disk.qcow2'},if=virtio,format=qcow2,cache=unsafe"]
     # Only 127.0.0.1 reaches the guest's sshd; nothing else is forwarded.
@@ -246,6 +250,16 @@ def read_pid(run_dir: Path) -> int | None:
     if str(run_dir / "qemu.pid").encode() not in cmdline:
         return None
     return pid
+
+
+def running_port(name: str) -> int | None:
+    """The SSH port of instance `name` if its QEMU runs (so `start` can reuse it)."""
+    run_dir = RUN_ROOT / name
+    try:
+        state = json.loads((run_dir / "instance.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return int(state["port"]) if read_pid(run_dir) is not None else None
 
 
 def console_tail(run_dir: Path, lines: int = 25) -> str:
@@ -428,7 +442,7 @@ def main(argv: list[str]) -> int:
         elif args.command == "start":
             spec = GuestSpec(
                 name=args.name,
-                ssh_port=args.port or free_port(),
+                ssh_port=args.port or running_port(args.name) or free_port(),
                 memory_mib=args.memory_mib,
                 nvdimm_mib=args.nvdimm_mib,
                 label_mib=args.label_mib,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 DRIVER_NAME = "optane.csi.pmem.io"
 INSTALL_DIR = "/opt/pmem-optane-csi"
@@ -31,15 +33,12 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def inventory_vars(host) -> dict:
-    """The guest's Ansible variables (group_vars of the Molecule inventory)."""
-    return host.ansible.get_variables()
-
-
-@pytest.fixture(scope="session")
-def layout(inventory_vars) -> list[dict]:
-    declared = inventory_vars.get("namespaces_layout")
-    assert declared, "namespaces_layout is missing from the Molecule inventory"
+def layout() -> list[dict]:
+    """namespaces_layout exactly as the scenario declares it (molecule.yml group_vars)."""
+    scenario = Path(os.environ.get("MOLECULE_FILE") or Path(__file__).resolve().parents[1] / "molecule.yml")
+    config = yaml.safe_load(scenario.read_text())
+    declared = config["provisioner"]["inventory"]["group_vars"]["all"].get("namespaces_layout")
+    assert declared, f"namespaces_layout is missing from {scenario}"
     return declared
 
 
@@ -138,3 +137,19 @@ def molecule_inventory() -> str:
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
     assert inventory, "MOLECULE_INVENTORY_FILE is not set: run these tests through molecule verify"
     return str(Path(inventory).parent)
+
+
+def wait_for_probe(host, timeout: float = 300.0) -> dict:
+    """Probe until the driver answers ready (it may still be starting after a restart)."""
+    driver_installed(host)
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        cmd = host.run(f"{CLIENT} client --timeout 30 --endpoint {ENDPOINT} Probe")
+        if cmd.rc == 0:
+            answer = json.loads(cmd.stdout or "{}")
+            if answer.get("ready", True) is True:
+                return answer
+        last = cmd.stdout + cmd.stderr
+        time.sleep(3)
+    raise AssertionError(f"the driver did not answer Probe ready within {timeout:.0f} s: {last}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import RECORD_DIR, SERVICE, csi, driver_installed, mount_of, ndctl_namespaces
+from conftest import RECORD_DIR, SERVICE, driver_installed, mount_of, ndctl_namespaces, wait_for_probe
 
 
 def before_reboot(host) -> dict:
@@ -46,4 +46,4 @@ def test_driver_came_back(host):
     assert service.is_running, f"{SERVICE} did not start at boot"
     pid = host.check_output(f"systemctl show -p MainPID --value {SERVICE}")
     assert pid != before_reboot(host)["driver_pid"]
-    assert csi(host, "Probe").get("ready", True) is True
+    wait_for_probe(host)

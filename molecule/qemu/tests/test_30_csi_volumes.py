@@ -221,21 +221,29 @@ def resource_of(host, namespace: dict) -> str:
     return host.file(f"/sys/bus/nd/devices/{namespace['dev']}/resource").content_string.strip()
 
 
+def occurrences(host, marker: str, device: str) -> int:
+    """How often `marker` appears on `device` (grep -c would count lines, and zeroed
+    devices have none)."""
+    return int(host.check_output(f"grep -a -o {marker} {device} | wc -l || true") or 0)
+
+
 @pytest.mark.timeout(900)
 def test_new_volume_on_same_extents_shows_no_old_data(host):
     marker = "PMEM-OPTANE-OLD-TENANT-DATA"
     first, ns1 = create_block_volume(host, "pvc-vm-tenant-a")
-    dev1 = f"/dev/{ns1['blockdev']}"
-    # The secret at the start, in the middle and at the end of the device.
-    size = int(host.check_output(f"blockdev --getsize64 {dev1}"))
-    for offset in (0, size // 2, size - 4096):
-        host.check_output(
-            f"printf '{marker}' | dd of={dev1} bs=4096 seek={offset // 4096}"
-            " conv=sync,fsync,notrunc status=none"
-        )
-    assert host.run(f"grep -c -a {marker} {dev1}").stdout.strip() == "3"
-    extent = resource_of(host, ns1)
-    csi(host, "DeleteVolume", {"volume_id": first})
+    try:
+        dev1 = f"/dev/{ns1['blockdev']}"
+        # The marker at the start, in the middle and at the end of the device.
+        size = int(host.check_output(f"blockdev --getsize64 {dev1}"))
+        for offset in (0, size // 2, size - 4096):
+            host.check_output(
+                f"printf '{marker}' | dd of={dev1} bs=4096 seek={offset // 4096}"
+                " conv=sync,fsync,notrunc status=none"
+            )
+        assert occurrences(host, marker, dev1) == 3
+        extent = resource_of(host, ns1)
+    finally:
+        csi(host, "DeleteVolume", {"volume_id": first})
     assert namespace_named(host, first) is None
 
     second, ns2 = create_block_volume(host, "pvc-vm-tenant-b")
@@ -243,7 +251,8 @@ def test_new_volume_on_same_extents_shows_no_old_data(host):
         assert resource_of(host, ns2) == extent, (
             "the new volume did not land on the freed extent, so this check would prove nothing"
         )
-        leaked = host.run(f"grep -c -a {marker} /dev/{ns2['blockdev']}")
-        assert leaked.stdout.strip() in ("", "0"), "data of the deleted volume is visible in the new one"
+        assert occurrences(host, marker, f"/dev/{ns2['blockdev']}") == 0, (
+            "data of the deleted volume is visible in the new one"
+        )
     finally:
         csi(host, "DeleteVolume", {"volume_id": second})

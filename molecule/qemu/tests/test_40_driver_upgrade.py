@@ -28,6 +28,7 @@ from conftest import (
     mount_of,
     staging_path,
     target_path,
+    wait_for_probe,
 )
 
 STATE: dict = {}
@@ -125,19 +126,25 @@ def test_driver_upgrade_keeps_volumes(host, wheelhouse):
     assert current_version(host) == wheelhouse["v1"]
     assert host.check_output(f"readlink {INSTALL_DIR}/previous").rstrip("/").endswith(wheelhouse["v0"])
     assert host.service(SERVICE.removesuffix(".service")).is_running
-    assert csi(host, "Probe").get("ready", True) is True
+    wait_for_probe(host)
     volume_still_serves(host)
 
 
 def test_failed_upgrade_rolls_back(host, wheelhouse):
+    # The broken build exits at once: a few Probe attempts prove it, no need to wait long.
     run = run_driver_playbook(
-        {"csi_driver_wheelhouse": wheelhouse["dir"], "csi_driver_version": wheelhouse["broken"]}
+        {
+            "csi_driver_wheelhouse": wheelhouse["dir"],
+            "csi_driver_version": wheelhouse["broken"],
+            "csi_driver_probe_retries": 5,
+            "csi_driver_probe_delay": 3,
+        }
     )
     assert run.returncode != 0, "a driver that never answers Probe was accepted"
     assert "failed" in run.stdout
     assert current_version(host) == wheelhouse["v1"], "the role did not roll back to the running version"
     assert host.service(SERVICE.removesuffix(".service")).is_running
-    assert csi(host, "Probe").get("ready", True) is True
+    wait_for_probe(host)
     volume_still_serves(host)
 
 
@@ -147,7 +154,7 @@ def test_rollback_to_previous_version(host, wheelhouse):
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert current_version(host) == wheelhouse["v0"]
-    assert csi(host, "Probe").get("ready", True) is True
+    wait_for_probe(host)
     volume_still_serves(host)
 
 
