@@ -43,9 +43,11 @@ system-packages:
 	fi
 
 venv: $(VENV)/.stamp
+# Some machines' pip.conf names local indexes that may not exist; drop that noise only.
+PIP_QUIET_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 $(VENV)/.stamp: requirements.txt $(wildcard simulator/pyproject.toml driver/pyproject.toml)
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | $(PIP_QUIET_FILTER)
 	@if [ -f simulator/pyproject.toml ]; then $(PY) -m pip install -q --disable-pip-version-check -e simulator; fi
 	@touch $@
 
@@ -58,8 +60,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-demo: system-packages venv collection-link $(DEMO_PREREQS)
-	$(PY) -m pmem_sim.demo
+# The fleet demo (scripts/demo.sh, roles area): real playbooks on simulated hosts,
+# the fleet table, then a second run that must report changed=0.
+demo: system-packages venv collection-link $(filter-out demo-fleet,$(DEMO_PREREQS))
+	$(ROOT)/scripts/demo.sh
 
 test: system-packages venv collection-link $(TEST_PREREQS)
 	$(VENV)/bin/pytest
