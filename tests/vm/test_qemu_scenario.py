@@ -36,6 +36,7 @@ ACCEL_LINE = re.compile(r"accel=(\w+)")
 def load_pmemvm():
     spec = importlib.util.spec_from_file_location("pmemvm", ROOT / "vm" / "pmemvm.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["pmemvm"] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
@@ -64,6 +65,8 @@ def scenario_env() -> dict[str, str]:
         NO_COLOR="1",
         MOLECULE_GLOB="molecule/*/molecule.yml",
         MOLECULE_NO_LOG="false",
+        # Step times come from when lines arrive: no block buffering in molecule's output.
+        PYTHONUNBUFFERED="1",
     )
     return env
 
