@@ -27,7 +27,8 @@ VENV_BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / ".build" / "vm"
 SCENARIO_TIMEOUT = int(os.environ.get("PMEM_VM_SCENARIO_TIMEOUT", "1500"))  # cold CI budget: 20 min
 IMAGE_TIMEOUT = 1500
-STEP_LINE = re.compile(r"\bqemu\s+(?:➜|>)\s+(\w+): (Executing|Executed: .*)$")
+# Molecule 26 prints "[qemu > create] Executing"; older ones "qemu ➜ create: Executing".
+STEP_LINE = re.compile(r"\bqemu\s*(?:➜|>)\s*(\w+)(?:\]|:)\s+(Executing|Executed: .*)$")
 TEST_RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (tests/\S+|\S+\.py::\S+)")
 BOOT_LINE = re.compile(r"SSH ready after ([0-9.]+) s")
 ACCEL_LINE = re.compile(r"accel=(\w+)")
