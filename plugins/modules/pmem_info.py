@@ -262,43 +262,14 @@ dax_devices:
 """
 
 import os  # noqa: E402
-import re  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.mounts import mounts_of, read_mounts  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
-
-
-def read_mounts(path):
-    """(source, mount point) pairs of the mount table; octal escapes (\\040) decoded."""
-    candidates = [path] if path else ["/proc/self/mounts", "/proc/mounts"]
-    for candidate in candidates:
-        try:
-            with open(candidate) as table:
-                lines = table.read().splitlines()
-        except (IOError, OSError):
-            continue
-        pairs = []
-        for line in lines:
-            fields = line.split()
-            if len(fields) >= 2:
-                pairs.append((_unescape(fields[0]), _unescape(fields[1])))
-        return pairs
-    return []
-
-
-def _unescape(text):
-    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), text)
-
-
-def mounts_of(device, mounts):
-    if not device:
-        return []
-    real = os.path.realpath(device)
-    return [target for source, target in mounts if source == device or os.path.realpath(source) == real]
 
 
 def gather_ipmctl(module, runner, result):

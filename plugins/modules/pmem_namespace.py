@@ -213,6 +213,7 @@ from ansible_collections.pmem.optane.plugins.module_utils.errors import (  # noq
     ToolMissing,
 )
 from ansible_collections.pmem.optane.plugins.module_utils.hostlock import HostLock  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.mounts import mounts_of, read_mounts  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.naming import DRIVER_NAMESPACE_PREFIX  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.planner import DesiredNamespace, plan_namespaces  # noqa: E402
@@ -220,37 +221,6 @@ from ansible_collections.pmem.optane.plugins.module_utils.sizes import parse_siz
 
 PERCENT_RE = re.compile(r"^\s*([0-9]{1,3})\s*%\s*$")
 REGION_RE = re.compile(r"^(region)?([0-9]+)$")
-
-
-# --- mount table and in-use detection -------------------------------------------------------
-
-
-def read_mounts(path):
-    """(source, mount point) pairs of the mount table; octal escapes (\\040) decoded."""
-    for candidate in [path] if path else ["/proc/self/mounts", "/proc/mounts"]:
-        try:
-            with open(candidate) as table:
-                lines = table.read().splitlines()
-        except (IOError, OSError):
-            continue
-        pairs = []
-        for line in lines:
-            fields = line.split()
-            if len(fields) >= 2:
-                pairs.append((_unescape(fields[0]), _unescape(fields[1])))
-        return pairs
-    return []
-
-
-def _unescape(text):
-    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), text)
-
-
-def mounts_of(device, mounts):
-    if not device:
-        return []
-    real = os.path.realpath(device)
-    return [target for source, target in mounts if source == device or os.path.realpath(source) == real]
 
 
 def usage_of(inventory, mounts, dax_devices, dev_dir):
