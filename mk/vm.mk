@@ -2,8 +2,9 @@
 #   make vm-image   build the guest image into vm/cache/<key>/ (cached; ~3 min cold)
 #   make vm-test    run only the Molecule QEMU scenario test (builds the image if needed)
 #   make vm-clean   stop leftover guests, drop run files and the image cache
-# `make test` runs the scenario through tests/vm/test_qemu_scenario.py, which builds the
-# image itself so that its wall time is printed with the others.
+# `make test` runs the scenario (image build included, so its wall time is printed with the
+# others) in the background while the rest of the suite runs; tests/vm/test_qemu_scenario.py,
+# collected last, waits for it. See docs/vm.md.
 APT_PACKAGES += qemu-system-x86 qemu-utils mmdebstrap uidmap arch-test zstd openssh-client e2fsprogs
 
 .PHONY: vm-image vm-test vm-clean

@@ -9,6 +9,7 @@ Commands:
   image                 build the guest image if the cache lacks it; print its directory
   start NAME [options]  boot instance NAME (run files in vm/run/NAME), wait for SSH, print JSON
   stop NAME [--remove]  stop instance NAME (only our own QEMU, found by its pidfile)
+  reboot NAME           reboot the guest through systemd and boot it again (a power cycle)
   ssh NAME -- CMD...    run a command in the guest as root
   kvm-probe             say whether KVM really boots the guest kernel here (else TCG)
   qemu-check            say whether QEMU itself can start (used to decide a loud skip)
@@ -209,6 +210,9 @@ def qemu_argv(spec: GuestSpec, image: Path, run_dir: Path, accel: str) -> list[s
     # sshd and Python block in getrandom() until the guest's CRNG is seeded; without a
     # host entropy source that takes minutes on a busy TCG host.
     argv += ["-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0"]
+    # A guest reboot ends QEMU instead of resetting the machine: `reboot` then boots it cold
+    # (a power cycle). Under TCG a warm reset left the second vCPU in soft lockups here.
+    argv += ["-no-reboot"]
     argv += ["-display", "none", "-vga", "none", "-serial", f"file:{run_dir / 'console.log'}"]
     argv += ["-monitor", f"unix:{run_dir / 'monitor.sock'},server,nowait"]
     argv += ["-pidfile", str(run_dir / "qemu.pid"), "-daemonize"]
@@ -365,10 +369,9 @@ def start(
     (run_dir / "console.log").unlink(missing_ok=True)
     argv = qemu_argv(spec, image, run_dir, accel)
     (run_dir / "qemu.argv").write_text(" ".join(argv) + "\n")
+    (run_dir / "qemu.argv.json").write_text(json.dumps(argv) + "\n")
     started = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    if proc.returncode != 0:
-        raise VmError(f"QEMU failed to start (rc {proc.returncode}): {proc.stderr.strip()}")
+    launch(argv)
     instance = Instance(
         name=spec.name,
         address="127.0.0.1",
@@ -390,6 +393,48 @@ def start(
     instance = Instance(**{**asdict(instance), "boot_seconds": round(time.monotonic() - started, 1)})
     state_file.write_text(json.dumps(asdict(instance), indent=2) + "\n")
     print(f"{spec.name}: {accel_reason}; SSH ready in {instance.boot_seconds} s", file=sys.stderr)
+    return instance
+
+
+def launch(argv: list[str]) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        raise VmError(f"QEMU failed to start (rc {proc.returncode}): {proc.stderr.strip()}")
+
+
+def reboot(name: str, timeout: float = 900.0) -> Instance:
+    """Reboot the guest through systemd, then boot it cold with the same disk and NVDIMMs.
+
+    QEMU runs with -no-reboot, so the guest's reboot (a clean shutdown: services stopped,
+    filesystems unmounted) ends the QEMU process; this then starts the same command line
+    again. For persistent memory that is the interesting case anyway: only what reached
+    the NVDIMM backing files survives.
+    """
+    run_dir = RUN_ROOT / name
+    state_file = run_dir / "instance.json"
+    if read_pid(run_dir) is None or not state_file.exists():
+        raise VmError(f"{name}: not running, nothing to reboot")
+    instance = Instance(**json.loads(state_file.read_text()))
+    argv = json.loads((run_dir / "qemu.argv.json").read_text())
+    deadline = time.monotonic() + timeout
+    # The connection may drop before ssh reports back: its exit status tells nothing.
+    subprocess.run(
+        [*ssh_base(instance), "systemctl", "reboot"], capture_output=True, timeout=120, check=False
+    )
+    while read_pid(run_dir) is not None:
+        if time.monotonic() > deadline:
+            raise VmError(f"{name} did not shut down in time; console tail:\n{console_tail(run_dir)}")
+        time.sleep(0.5)
+    console = run_dir / "console.log"
+    if console.exists():
+        console.replace(run_dir / "console.before-reboot.log")
+    started = time.monotonic()
+    launch(argv)
+    wait_for_banner(instance.port, run_dir, deadline)
+    wait_for_login(instance, deadline)
+    instance = Instance(**{**asdict(instance), "boot_seconds": round(time.monotonic() - started, 1)})
+    state_file.write_text(json.dumps(asdict(instance), indent=2) + "\n")
+    print(f"{name}: rebooted; SSH ready in {instance.boot_seconds} s", file=sys.stderr)
     return instance
 
 
@@ -429,6 +474,9 @@ def main(argv: list[str]) -> int:
     stop_p = sub.add_parser("stop")
     stop_p.add_argument("name")
     stop_p.add_argument("--remove", action="store_true", help="also delete disk and NVDIMM files")
+    reboot_p = sub.add_parser("reboot")
+    reboot_p.add_argument("name")
+    reboot_p.add_argument("--timeout", type=float, default=900.0)
     ssh_p = sub.add_parser("ssh")
     ssh_p.add_argument("name")
     ssh_p.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -451,6 +499,8 @@ def main(argv: list[str]) -> int:
         elif args.command == "stop":
             was_running = stop(args.name, remove=args.remove)
             print(json.dumps({"name": args.name, "was_running": was_running}))
+        elif args.command == "reboot":
+            print(json.dumps(asdict(reboot(args.name, args.timeout))))
         elif args.command == "ssh":
             config = RUN_ROOT / args.name / "ssh_config"
             if not config.exists():
