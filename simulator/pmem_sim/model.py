@@ -20,10 +20,11 @@ Kernel rules reproduced here (pmem-tools.md section 2, transcripts-ndctl76-qemu)
 from __future__ import annotations
 
 import fcntl
-import json
+import marshal
 import os
 import sys
 import time
+import zlib
 
 # Annotations only: typing is not imported at run time (tool start-up time).
 TYPE_CHECKING = False
@@ -162,26 +163,81 @@ def state_path(env: dict[str, str] | None = None) -> str:
     return path
 
 
+# Every simulated tool call loads the state, and `json` alone (with the `re` and `enum` it
+# imports) costs a fresh Python more than the rest of a call. Beside the JSON file, which
+# stays the one source of truth, a marshal copy keyed by the JSON's exact bytes (length and
+# CRC-32) lets a read skip json entirely; any other change to the JSON invalidates it.
+CACHE_SUFFIX = ".marshal"
+CACHE_TAG = ("pmemsim-state-cache", 1, sys.version_info[:2])
+
+
+def _cache_key(raw: bytes) -> tuple:
+    return (CACHE_TAG, len(raw), zlib.crc32(raw))
+
+
+def _read_cache(path: str, key: tuple) -> State | None:
+    try:
+        with open(path + CACHE_SUFFIX, "rb") as handle:
+            # Our own file, written next to the state by the same user.
+            cached_key, state = marshal.load(handle)  # noqa: S302
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return state if cached_key == key else None
+
+
+def _write_cache(path: str, key: tuple, state: State) -> None:
+    cache = path + CACHE_SUFFIX
+    tmp = os.path.join(
+        os.path.dirname(os.path.abspath(cache)), f".{os.path.basename(cache)}.{os.getpid()}.tmp"
+    )
+    try:
+        with open(tmp, "wb") as handle:
+            marshal.dump((key, state), handle)
+        os.replace(tmp, cache)
+    except OSError:
+        # Only a cache: a read-only directory just means every call parses the JSON.
+        try:  # noqa: SIM105 (contextlib pulls in collections: start-up time, see CACHE_SUFFIX)
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def load_state(path: str) -> State:
     try:
-        with open(path, encoding="utf-8") as handle:
-            state = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         raise StateError(f"{STATE_ENV}={path}: no such state file (create it with `pmemsim init`)") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise StateError(f"{STATE_ENV}={path}: unreadable state file: {exc}") from None
-    if state.get("format") != FORMAT_VERSION:
-        raise StateError(f"{STATE_ENV}={path}: unsupported state format {state.get('format')!r}")
+    key = _cache_key(raw)
+    state = _read_cache(path, key)
+    if state is None:
+        import json  # only on a cache miss (see CACHE_SUFFIX)
+
+        try:
+            state = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
+            raise StateError(f"{STATE_ENV}={path}: unreadable state file: {exc}") from None
+        if isinstance(state, dict) and state.get("format") == FORMAT_VERSION:
+            _write_cache(path, key, state)
+    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise StateError(f"{STATE_ENV}={path}: unsupported state format {found!r}")
     return state
 
 
 def save_state(path: str, state: State) -> None:
     """Write to a temporary file in the same directory, then rename: readers never see half a file."""
+    import json  # see CACHE_SUFFIX
+
+    raw = json.dumps(state, separators=(",", ":")).encode("utf-8")
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state, handle, separators=(",", ":"))
+    with open(tmp, "wb") as handle:
+        handle.write(raw)
     os.replace(tmp, path)
+    _write_cache(path, _cache_key(raw), state)
 
 
 class locked:  # used like a function: ``with locked(path):``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -348,3 +349,32 @@ def test_cli_dimm_health_shows_in_ipmctl_and_ndctl(tmp_path):
     assert changed["health"]["temperature_celsius"] == 80.0
     assert changed["handle"] == 0x0011
     assert cli("dimm", "nmem99", "--health", "Healthy", env=env).returncode == 2
+
+
+def test_state_cache_follows_every_change_of_the_json(tmp_path):
+    """The marshal copy beside the state only ever saves parsing: a hand edit of the JSON,
+    a corrupt cache or a cache of other bytes must never be what a tool call sees."""
+    path = make_state(tmp_path, preset="qemu")
+    cache = Path(path + model.CACHE_SUFFIX)
+    assert cache.exists(), "save_state writes the cache"
+    env = sim_env(path)
+
+    def region_sizes() -> list[int]:
+        out = subprocess.run(
+            ["ndctl", "list", "-R"], capture_output=True, text=True, env=env, timeout=60, check=True
+        ).stdout
+        return sorted(region["size"] for region in json.loads(out))
+
+    before = region_sizes()
+    # Edit the JSON behind the simulator's back (no cache update): the next call sees it.
+    state = json.loads(Path(path).read_text())
+    for region in state["regions"]:
+        region["size"] += 16 * 1024**2
+    Path(path).write_text(json.dumps(state))
+    assert region_sizes() == [size + 16 * 1024**2 for size in before]
+
+    # A corrupt cache is ignored, and rewritten from the JSON on the next read.
+    cache.write_bytes(b"\x00garbage")
+    assert region_sizes() == [size + 16 * 1024**2 for size in before]
+    _key, cached = marshal.loads(cache.read_bytes())
+    assert cached == json.loads(Path(path).read_text())
