@@ -37,4 +37,6 @@ def test_collection_builds_and_installs(tmp_path):
     installed = tmp_path / "coll" / "ansible_collections" / "pmem" / "optane"
     assert (installed / "plugins" / "modules" / "pmem_namespace.py").is_file()
     assert (installed / "playbooks" / "provision.yml").is_file()
-    assert not (installed / ".venv").exists()
+    # Local state never ships: virtualenvs, ansible-lint's cache, build trees.
+    for local in (".venv", ".ansible", ".build", "driver/build", "simulator/build", "vm/cache"):
+        assert not (installed / local).exists(), f"{local} is in the collection tarball"
