@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -137,6 +140,18 @@ def molecule_inventory() -> str:
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
     assert inventory, "MOLECULE_INVENTORY_FILE is not set: run these tests through molecule verify"
     return str(Path(inventory).parent)
+
+
+def run_driver_playbook(extra_vars: dict) -> subprocess.CompletedProcess:
+    """ansible-playbook pmem.optane.driver against the guest, from the controller."""
+    playbook = shutil.which("ansible-playbook", path=os.path.dirname(sys.executable)) or "ansible-playbook"
+    return subprocess.run(
+        [playbook, "-i", molecule_inventory(), "pmem.optane.driver", "-e", json.dumps(extra_vars)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
 
 
 def wait_for_probe(host, timeout: float = 300.0) -> dict:

@@ -8,11 +8,8 @@ of V0.post2 whose optane-csi exits at once (it never answers Probe: automatic ro
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,9 +20,9 @@ from conftest import (
     SERVICE,
     csi,
     driver_installed,
-    molecule_inventory,
     mount_capability,
     mount_of,
+    run_driver_playbook,
     staging_path,
     target_path,
     wait_for_probe,
@@ -47,17 +44,6 @@ def load_wheels_module():
 
 def current_version(host) -> str:
     return host.check_output(f"readlink {INSTALL_DIR}/current").rstrip("/").rsplit("/", 1)[-1]
-
-
-def run_driver_playbook(extra_vars: dict) -> subprocess.CompletedProcess:
-    playbook = shutil.which("ansible-playbook", path=os.path.dirname(sys.executable)) or "ansible-playbook"
-    return subprocess.run(
-        [playbook, "-i", molecule_inventory(), "pmem.optane.driver", "-e", json.dumps(extra_vars)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
