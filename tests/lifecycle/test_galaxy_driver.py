@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,13 @@ def test_driver_playbook_from_a_galaxy_installed_collection(tmp_path: Path, depe
     again = run()
     assert again.rc == 0, again.output[-6000:]
     assert again.changed == 0, again.output[-6000:]
+    # What is already as it should be is not even touched: no copy, no pip, no unit write.
+    for task in (
+        "Copy the archive to the host",
+        "Unpack the wheels, build the virtualenv and install the driver with no package index",
+        "Write the systemd unit",
+        "Point the current link at the new version",
+    ):
+        assert re.search(
+            rf"TASK \[pmem\.optane\.csi_driver : {re.escape(task)}\][^\n]*\nskipping", again.output
+        ), f"the re-run did not skip {task!r}:\n{again.output[-6000:]}"

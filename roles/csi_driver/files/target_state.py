@@ -1,16 +1,22 @@
 """Report what the csi_driver role needs to know about a host, in one call.
 
-    python3 target_state.py INSTALL_DIR SYSTEMD_DIR
+    python3 target_state.py INSTALL_DIR SYSTEMD_DIR UNIT_PATH SOCKET_DIR SERVICE
 
 Prints one JSON object: the Python and platform (which wheels fit), the versions the
 `current` and `previous` links point at, every installed version with the content of its
-completion marker, the per-version wheel directories, and whether the unit directory exists.
-Read-only. One process instead of a task per fact matters on slow or many hosts.
+completion marker, the per-version wheel directories, whether the unit directory exists,
+the unit file's SHA-1 and ownership, the socket directory's, and whether systemd has the
+service active and enabled. Read-only. The role compares this with what should be and acts
+only where they differ: one process instead of a task per fact matters on slow or many hosts.
 """
 
+import hashlib
 import json
 import os
 import platform
+import shutil
+import stat
+import subprocess
 import sys
 
 MARKER = ".pmem-optane-installed"
@@ -28,6 +34,46 @@ def read_marker(version_dir):
         return ""
 
 
+def ownership(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return {
+        "isdir": stat.S_ISDIR(info.st_mode),
+        "mode": f"{stat.S_IMODE(info.st_mode):04o}",
+        "uid": info.st_uid,
+        "gid": info.st_gid,
+    }
+
+
+def file_facts(path):
+    facts = ownership(path)
+    if facts is None or facts["isdir"]:
+        return facts
+    with open(path, "rb") as handle:
+        facts["sha1"] = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 (Ansible's checksum)
+    return facts
+
+
+def service_state(name):
+    """`systemctl is-active` and `is-enabled` of the unit, or None without systemctl."""
+    systemctl = shutil.which("systemctl")
+    if not systemctl:
+        return None
+    state = {}
+    for query in ("is-active", "is-enabled"):
+        result = subprocess.run(
+            [systemctl, query, name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, LANG="C"),
+            check=False,
+        )
+        state[query.replace("is-", "")] = result.stdout.decode("utf-8", "replace").strip()
+    return state
+
+
 def subdirectories(path, skip=()):
     try:
         names = os.listdir(path)
@@ -38,7 +84,7 @@ def subdirectories(path, skip=()):
 
 
 def main(argv):
-    install_dir, systemd_dir = argv[1], argv[2]
+    install_dir, systemd_dir, unit_path, socket_dir, service = argv[1:6]
     libc, libc_version = platform.libc_ver()
     wheelhouses = os.path.join(install_dir, "wheelhouse")
     versions = subdirectories(install_dir, skip=("wheelhouse",))
@@ -60,6 +106,9 @@ def main(argv):
                 "markers": {version: read_marker(os.path.join(install_dir, version)) for version in versions},
                 "wheelhouses": subdirectories(wheelhouses),
                 "systemd_dir_exists": os.path.isdir(systemd_dir),
+                "unit": file_facts(unit_path),
+                "socket_dir": ownership(socket_dir),
+                "service": service_state(service),
             },
             sort_keys=True,
         )
