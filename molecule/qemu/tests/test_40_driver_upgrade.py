@@ -122,8 +122,8 @@ def test_failed_upgrade_rolls_back(host, wheelhouse):
         {
             "csi_driver_wheelhouse": wheelhouse["dir"],
             "csi_driver_version": wheelhouse["broken"],
-            "csi_driver_probe_retries": 5,
-            "csi_driver_probe_delay": 3,
+            "csi_driver_probe_retries": 2,
+            "csi_driver_probe_delay": 2,
         }
     )
     assert run.returncode != 0, "a driver that never answers Probe was accepted"
