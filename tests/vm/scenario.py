@@ -28,7 +28,7 @@ VENV_BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / ".build" / "vm"
 DEPS_DIR = ROOT / ".build" / "lifecycle" / "deps"
 # The whole molecule run; generous because the rest of the suite shares the cores meanwhile.
-SCENARIO_TIMEOUT = int(os.environ.get("PMEM_VM_SCENARIO_TIMEOUT", "2400"))
+SCENARIO_TIMEOUT = int(os.environ.get("PMEM_VM_SCENARIO_TIMEOUT", "3600"))
 IMAGE_TIMEOUT = int(os.environ.get("PMEM_VM_IMAGE_TIMEOUT", "1500"))
 # Molecule 26 prints "[qemu > create] Executing"; older ones "qemu ➜ create: Executing".
 STEP_LINE = re.compile(r"\bqemu\s*(?:➜|>)\s*(\w+)(?:\]|:)\s+(Executing|Executed: .*)$")
