@@ -54,7 +54,11 @@ MOUNT_CAP = csi_pb2.VolumeCapability(
 class InstantNdctl:
     """Answers the ndctl calls the driver makes at once, from an in-memory platform (no I/O)."""
 
-    def __init__(self, regions: int = 2, region_bytes: int = 256 * GIB) -> None:
+    def __init__(self, dev_dir: Path, regions: int = 2, region_bytes: int = 256 * GIB) -> None:
+        # The device node appears with the namespace, as udev makes it on a real host: the
+        # driver waits (up to 2 s) for it before the erase, which is not driver overhead.
+        self.dev_dir = dev_dir
+        self.dev_dir.mkdir(parents=True, exist_ok=True)
         self.regions = [
             {"id": r, "size": region_bytes, "used": 0, "namespaces": {}, "next": 1} for r in range(regions)
         ]
@@ -112,12 +116,14 @@ class InstantNdctl:
                 region["used"] += size
                 region["namespaces"][ns_id] = {"mode": args["-m"], "size": size, "name": args.get("-n")}
                 created = self._ns_json(region, ns_id, region["namespaces"][ns_id])
+                (self.dev_dir / created["blockdev"]).touch()
                 return CommandResult(argv, 0, json.dumps(created), "")
             if verb == "destroy-namespace":
                 dev = argv[-1].removeprefix("namespace")
                 region_id, ns_id = (int(x) for x in dev.split("."))
                 region = self.regions[region_id]
                 ns = region["namespaces"].pop(ns_id)
+                (self.dev_dir / f"pmem{region_id}.{ns_id}").unlink(missing_ok=True)
                 region["used"] -= ns["size"]
                 return CommandResult(argv, 0, "", "destroyed 1 namespace\n")
         return CommandResult(argv, 1, "", f"unsupported: {argv}")
@@ -143,6 +149,7 @@ def serve_in_process(tmp: Path, runner, eraser, name: str):
         kubelet_dirs=(str(tmp / "kubelet"),),
         state_dir=str(tmp / f"state-{name}"),
         lock_path=str(tmp / "pmem.lock"),
+        dev_dir=str(tmp / "dev"),
         workers=40,
     )
     server, address, driver = create_server(config, runner=runner, eraser=eraser)
@@ -159,7 +166,7 @@ def create_request(name: str, size: int = 64 * MIB):
 def bench_overhead(tmp: Path, rounds: int) -> None:
     # As in production: every RPC is logged at info level (to /dev/null here).
     log.setup("info", stream=open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
-    runner = CountingRunner(InstantNdctl())
+    runner = CountingRunner(InstantNdctl(tmp / "dev"))
     eraser = CountingEraser()
     server, channel, _ = serve_in_process(tmp, runner, eraser, "instant")
     identity = csi_pb2_grpc.IdentityStub(channel)
