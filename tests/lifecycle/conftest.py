@@ -205,6 +205,17 @@ def host_layout(base: Path) -> dict:
     }
 
 
+def driver_help(venv: Path) -> str:
+    """`optane-csi --help` from an installed virtualenv (fails the test if it does not run)."""
+    return subprocess.run(
+        [str(venv / "bin" / "optane-csi"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+
+
 def installed_version(venv: Path) -> str:
     """The pmem-optane-csi version pip recorded in a virtualenv."""
     proc = subprocess.run(

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import VENV_BIN, PlayResult, host_layout, installed_version, offline_env, parse_recap
+from .conftest import (
+    VENV_BIN,
+    PlayResult,
+    driver_help,
+    host_layout,
+    installed_version,
+    offline_env,
+    parse_recap,
+)
 
 pytestmark = pytest.mark.slow
 PLAYBOOK = "pmem.optane.driver"
@@ -90,14 +98,7 @@ def test_driver_playbook_from_a_galaxy_installed_collection(tmp_path: Path, depe
     install_dir = tmp_path / "host" / "opt" / "pmem-optane-csi"
     version = os.readlink(install_dir / "current")
     assert installed_version(install_dir / "current") == version
-    help_text = subprocess.run(
-        [str(install_dir / "current" / "bin" / "optane-csi"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "--driver-name" in help_text
+    assert "--driver-name" in driver_help(install_dir / "current")
     # The wheel came from the installed collection's sources, built under the build dir.
     assert list((tmp_path / "host" / "build" / "dist").glob(f"pmem_optane_csi-{version}-*.whl"))
 

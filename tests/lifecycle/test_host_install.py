@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import VENV_BIN, host_layout, installed_version, offline_env
+from .conftest import VENV_BIN, driver_help, host_layout, installed_version, offline_env
 from .simulation import Simulator, naming
 from .wheels import make_variant
 
@@ -71,14 +70,7 @@ def test_lifecycle_build_install_upgrade_pin_refuse_remove(
     assert os.readlink(install / "current") == base_version
     assert installed_version(install / "current") == base_version
     assert not (install / "previous").exists()
-    help_text = subprocess.run(
-        [str(install / "current" / "bin" / "optane-csi"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "--driver-name" in help_text
+    assert "--driver-name" in driver_help(install / "current")
 
     unit = (tmp_path / "etc" / "systemd" / "system" / "optane-csi.service").read_text()
     directives = [line for line in unit.splitlines() if not line.lstrip().startswith("#")]
