@@ -3,7 +3,7 @@
 The namespaces are the source of truth: a volume id is the namespace name
 (naming.volume_id_for(csi name)), so a retry or a restarted driver finds every
 volume with one `ndctl list`. The only file the driver keeps is a write-ahead
-mark per volume whose erase has not finished (state_dir/erase-pending/<id>):
+journal of the volumes whose erase has not finished (state_dir/erase-journal):
 a crash between `ndctl create-namespace` and the end of the erase leaves the
 mark, and the retry (or the next start) erases before anyone can see old data.
 """
@@ -224,46 +224,123 @@ class ZeroEraser:
 
 
 class PendingErase:
-    """Write-ahead marks: a volume whose erase has not finished."""
+    """Write-ahead erase marks: the volumes whose erase has not finished.
+
+    An append-only journal in the state directory: ``+ <volume id>`` before ndctl creates
+    the namespace, ``- <volume id>`` once it is erased. Each line is written with O_DSYNC,
+    so it is on disk when the write returns: a crash can lose neither a mark (the retry or
+    the next start erases) nor a clearing (a mark that came back would erase a volume in
+    use). One synchronous append per step: a file per mark cost a create, an unlink and two
+    directory syncs, three times as much. The journal is rewritten with only the pending
+    marks when it is first read and after COMPACT_AFTER lines.
+    """
+
+    JOURNAL = "erase-journal"
+    # Earlier versions kept one file per mark here; such marks are honoured and folded in.
+    LEGACY_DIR = "erase-pending"
+    COMPACT_AFTER = 4096
 
     def __init__(self, state_dir: str) -> None:
-        self.dir = Path(state_dir) / "erase-pending"
+        self.dir = Path(state_dir)
+        self.path = self.dir / self.JOURNAL
+        self._guard = threading.Lock()
+        self._pending: set[str] | None = None  # read on first use
+        self._lines = 0
 
     def mark(self, volume_id: str) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.dir / volume_id
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with self._guard:
+            self._load()
+            self._append(f"+ {volume_id}\n")
+            self._pending.add(volume_id)
+
+    def clear(self, volume_id: str) -> None:
+        with self._guard:
+            self._load()
+            if volume_id not in self._pending:
+                return
+            self._append(f"- {volume_id}\n")
+            self._pending.discard(volume_id)
+            if self._lines >= self.COMPACT_AFTER:
+                self._rewrite()
+
+    def pending(self, volume_id: str) -> bool:
+        with self._guard:
+            self._load()
+            return volume_id in self._pending
+
+    def all(self) -> list[str]:
+        with self._guard:
+            self._load()
+            return sorted(self._pending)
+
+    def _append(self, line: str) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_DSYNC | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, f"{time.time():.0f}\n".encode())
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+        self._lines += 1
+
+    def _load(self) -> None:
+        if self._pending is not None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pending, lines = read_erase_journal(self.path)
+        legacy = _legacy_marks(self.dir / self.LEGACY_DIR)
+        pending.update(legacy)
+        self._pending = pending
+        # Always rewrite once: it also makes the journal's own directory entry durable.
+        self._rewrite()
+        for volume_id in legacy:  # folded into the journal, which is now on disk
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / self.LEGACY_DIR / volume_id).unlink()
+        if legacy:
+            with contextlib.suppress(OSError):
+                (self.dir / self.LEGACY_DIR).rmdir()
+        LOG.debug("erase journal read", extra={"fields": {"lines": lines, "pending": sorted(pending)}})
+
+    def _rewrite(self) -> None:
+        temporary = self.dir / (self.JOURNAL + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, "".join(f"+ {volume_id}\n" for volume_id in sorted(self._pending)).encode())
             os.fsync(fd)
         finally:
             os.close(fd)
-        self._sync_dir()
-
-    def _sync_dir(self) -> None:
-        # Power loss must not resurrect or lose a mark: the directory entry is synced too.
+        os.replace(temporary, self.path)
         dir_fd = os.open(self.dir, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+        self._lines = len(self._pending)
 
-    def pending(self, volume_id: str) -> bool:
-        return (self.dir / volume_id).exists()
 
-    def clear(self, volume_id: str) -> None:
-        """Remove the mark durably: a mark that came back after a crash would erase a volume in use."""
-        try:
-            (self.dir / volume_id).unlink()
-        except FileNotFoundError:
-            return
-        self._sync_dir()
+def read_erase_journal(path: Path) -> tuple[set[str], int]:
+    """Replay an erase journal: (pending volume ids, lines read). A torn last line is ignored:
+    a mark torn by a crash was written before ndctl ran; a torn clearing just erases again."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return set(), 0
+    pending: set[str] = set()
+    lines = data.split(b"\n")[:-1]  # only whole lines
+    for raw in lines:
+        op, _, volume_id = raw.decode("utf-8", "replace").partition(" ")
+        if not naming.is_volume_id(volume_id):
+            continue
+        if op == "+":
+            pending.add(volume_id)
+        elif op == "-":
+            pending.discard(volume_id)
+    return pending, len(lines)
 
-    def all(self) -> list[str]:
-        try:
-            return sorted(p.name for p in self.dir.iterdir() if naming.is_volume_id(p.name))
-        except FileNotFoundError:
-            return []
+
+def _legacy_marks(directory: Path) -> set[str]:
+    try:
+        return {p.name for p in directory.iterdir() if naming.is_volume_id(p.name)}
+    except FileNotFoundError:
+        return set()
 
 
 class Backend:
@@ -316,7 +393,8 @@ class Backend:
         except NOT_CREATED_ERRORS:
             self.pending.clear(volume_id)  # ndctl refused before creating anything
             raise
-        LOG.info("namespace created", extra={"fields": {"volume_id": volume_id, "namespace": namespace.dev}})
+        # Debug only: "volume erased" follows at info within milliseconds, naming both.
+        LOG.debug("namespace created", extra={"fields": {"volume_id": volume_id, "namespace": namespace.dev}})
         return namespace
 
     def finish_erase(self, volume_id: str, namespace) -> None:

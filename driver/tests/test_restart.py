@@ -15,8 +15,14 @@ from pathlib import Path
 import grpc
 import pytest
 from optane_csi import client
-from optane_csi.volumes import naming
+from optane_csi.volumes import PendingErase, naming, read_erase_journal
 from optane_testlib import MIB, SimRunner, namespaces_named
+
+
+def erase_pending(state_dir: Path, volume_id: str) -> bool:
+    """Whether the driver's erase journal on disk holds a mark for the volume."""
+    return volume_id in read_erase_journal(state_dir / PendingErase.JOURNAL)[0]
+
 
 pytestmark = [
     pytest.mark.root,
@@ -118,7 +124,7 @@ def test_kill_between_create_and_reply(short_tmp):
         if driver.poll() is None:
             driver.kill()
     assert outcome and isinstance(outcome[0], grpc.RpcError)  # the CO never got a reply
-    assert (short_tmp / "state" / "erase-pending" / volume_id).exists()
+    assert erase_pending(short_tmp / "state", volume_id)
     (ns,) = namespaces_named(state, volume_id)
     device = short_tmp / "dev" / ns["blockdev"]
     # Pretend the extents held an earlier tenant's data: the retry must not show it.
@@ -131,12 +137,12 @@ def test_kill_between_create_and_reply(short_tmp):
     restarted = start_driver(short_tmp, env, sock)
     try:
         deadline = time.monotonic() + 20
-        while (short_tmp / "state" / "erase-pending" / volume_id).exists() and time.monotonic() < deadline:
+        while erase_pending(short_tmp / "state", volume_id) and time.monotonic() < deadline:
             time.sleep(0.05)  # start-up recovery finishes the erase; a retry would too
         reply = client.call(endpoint, "CreateVolume", request, timeout=60)
         assert reply["volume"]["volume_id"] == volume_id
         assert len(namespaces_named(state, volume_id)) == 1  # never a second namespace
-        assert not (short_tmp / "state" / "erase-pending" / volume_id).exists()
+        assert not erase_pending(short_tmp / "state", volume_id)
         with open(device, "rb") as handle:
             assert handle.read(1000) == bytes(1000)
         listed = client.call(endpoint, "ListVolumes", "{}", timeout=30)
