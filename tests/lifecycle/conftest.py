@@ -142,7 +142,7 @@ DISTRIBUTION = "pmem-optane-csi"
 
 
 def offline_env() -> dict[str, str]:
-    """pip must not reach any index: no config, no find-links, an index that cannot answer."""
+    """No package index for pip on the controller: no config, no find-links, an index that cannot answer."""
     return {
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_FIND_LINKS": "",
@@ -154,9 +154,9 @@ def offline_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def dependency_wheels() -> Path:
-    """grpcio, grpcio-health-checking, protobuf and pip wheels (make lifecycle-deps)."""
+    """grpcio, grpcio-health-checking, protobuf and installer wheels (make lifecycle-deps)."""
     names = [p.name for p in DEPS_DIR.glob("*.whl")]
-    for prefix in ("grpcio-", "grpcio_health_checking-", "protobuf-", "pip-"):
+    for prefix in ("grpcio-", "grpcio_health_checking-", "protobuf-", "installer-"):
         if not any(name.startswith(prefix) for name in names):
             pytest.fail(f"{DEPS_DIR} has no {prefix}*.whl: run `make lifecycle-deps` (part of `make test`)")
     return DEPS_DIR
@@ -217,7 +217,7 @@ def driver_help(venv: Path) -> str:
 
 
 def installed_version(venv: Path) -> str:
-    """The pmem-optane-csi version pip recorded in a virtualenv."""
+    """The pmem-optane-csi version recorded (dist-info) in a virtualenv."""
     proc = subprocess.run(
         [
             str(venv / "bin" / "python"),

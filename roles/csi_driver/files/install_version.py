@@ -1,19 +1,26 @@
-"""Install one driver version on the host from the wheel archive the role copied there.
+"""Install one driver version on the host from the wheels the role shipped.
 
     python3 install_version.py ARCHIVE WHEEL_DIR VENV REQUIREMENT MARKER_TEXT
 
-Unpacks ARCHIVE (an uncompressed tar of .whl files, nothing else) into a fresh WHEEL_DIR,
-builds a fresh virtualenv VENV and installs REQUIREMENT (name==version) into it with pip
-from WHEEL_DIR only (no package index), then writes MARKER_TEXT to VENV's completion
-marker. The marker is written last, so a failure at any step leaves a version the role
-will install again rather than run.
+MARKER_TEXT names the version's wheels, a line "<sha1>  <file name>" each, after the
+requirement line. ARCHIVE (an uncompressed tar of .whl files, nothing else) holds the ones
+the host did not have; the others are taken from the host's other wheel directories (next to
+WHEEL_DIR) once their SHA-1 matches. All of them land in a fresh WHEEL_DIR.
 
-pip comes from the archive too, unpacked to a temporary directory: running it straight
-from its wheel makes Python recompile pip's sources on every import, which on a slow host
-costs more than the installation itself.
+A fresh virtualenv VENV then gets REQUIREMENT (name==version) and the wheels it requires
+(Requires-Dist, followed through the wheel directory; nothing is fetched), unpacked by PyPA's
+`installer` (its wheel is among the shipped ones) into the venv in one process. pip is not
+used: no resolver and no index are needed for a fixed set of wheels, and on a slow host pip's
+start-up cost more than the installation itself. Bytecode is compiled at install time, so the
+first start of the driver is not slowed by it.
+
+The completion marker (MARKER_TEXT) is written last, so a failure at any step leaves a version
+the role will install again rather than run.
 """
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +30,28 @@ import venv
 import zipfile
 
 MARKER = ".pmem-optane-installed"
+INSTALLER_PROJECT = "installer"
+
+# Runs inside the new venv: sysconfig is then the venv's, so the files land there.
+INSTALL_SCRIPT = r"""
+import os, sys, sysconfig
+sys.path.insert(0, sys.argv[1])
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+for wheel in sys.argv[2:]:
+    with WheelFile.open(wheel) as source:
+        scheme = sysconfig.get_paths()
+        # As pip does in a venv: headers inside it, never in the base Python's include dir.
+        scheme["headers"] = os.path.join(
+            sys.prefix, "include", "site", "python%d.%d" % sys.version_info[:2], source.distribution
+        )
+        destination = SchemeDictionaryDestination(
+            scheme, interpreter=sys.executable, script_kind="posix", bytecode_optimization_levels=(0,)
+        )
+        install(source, destination, {"INSTALLER": b"pmem.optane.csi_driver\n"})
+    print("installed " + os.path.basename(wheel))
+"""
 
 
 def fail(message):
@@ -30,14 +59,39 @@ def fail(message):
     sys.exit(1)
 
 
-def unpack_wheels(archive, wheel_dir):
-    shutil.rmtree(wheel_dir, ignore_errors=True)
-    os.makedirs(wheel_dir, mode=0o755)
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def sha1_of(path):
+    digest = hashlib.sha1()  # noqa: S324 (the role's checksums are Ansible's SHA-1)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def expected_wheels(marker_text):
+    """{file name: sha1} from the marker's wheel lines."""
+    wheels = {}
+    # The role's templating may hand the separators over as a literal backslash-n.
+    for line in [line for line in re.split(r"\n|\\n", marker_text) if line][1:]:
+        checksum, _, name = line.partition("  ")
+        plain_name = os.path.basename(name) == name and name.endswith(".whl")
+        if not re.fullmatch(r"[0-9a-f]{40}", checksum) or not plain_name:
+            fail(f"marker line {line!r} is not '<sha1>  <wheel file name>'")
+        wheels[name] = checksum
+    if not wheels:
+        fail("the marker names no wheels")
+    return wheels
+
+
+def unpack_archive(archive, wheel_dir, expected):
     with tarfile.open(archive, "r:") as tar:
         for member in tar.getmembers():
-            # Only plain files with plain names: nothing may land outside wheel_dir.
+            # Only plain files named in the marker: nothing may land outside wheel_dir.
             name = member.name
-            if not member.isfile() or os.path.basename(name) != name or not name.endswith(".whl"):
+            if not member.isfile() or name not in expected:
                 fail(f"{archive}: unexpected archive member {name!r}")
             source = tar.extractfile(member)
             target = os.path.join(wheel_dir, name)
@@ -45,7 +99,82 @@ def unpack_wheels(archive, wheel_dir):
                 shutil.copyfileobj(source, out)
             os.chmod(target, 0o644)
     os.unlink(archive)
-    return sorted(os.listdir(wheel_dir))
+
+
+def take_from_host(wheel_dir, expected):
+    """Fill in the wheels the archive left out from the host's other wheel directories."""
+    parent = os.path.dirname(wheel_dir)
+    others = sorted(
+        os.path.join(parent, entry)
+        for entry in os.listdir(parent)
+        if os.path.join(parent, entry) != wheel_dir and os.path.isdir(os.path.join(parent, entry))
+    )
+    for name, checksum in sorted(expected.items()):
+        target = os.path.join(wheel_dir, name)
+        if os.path.exists(target):
+            continue
+        for directory in others:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate) and not os.path.islink(candidate) and sha1_of(candidate) == checksum:
+                shutil.copyfile(candidate, target)
+                os.chmod(target, 0o644)
+                break
+        else:
+            fail(f"{name} (sha1 {checksum}) was neither shipped nor found on the host")
+    for name, checksum in expected.items():
+        if sha1_of(os.path.join(wheel_dir, name)) != checksum:
+            fail(f"{name} does not have the SHA-1 the controller listed ({checksum})")
+
+
+def wheel_metadata(path):
+    """(canonical project name, [(canonical required name, has marker)]) of a wheel."""
+    with zipfile.ZipFile(path) as wheel:
+        metadata = [n for n in wheel.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+        if len(metadata) != 1:
+            fail(f"{os.path.basename(path)} has no single .dist-info/METADATA")
+        text = wheel.read(metadata[0]).decode("utf-8", "replace")
+    name, requires = "", []
+    for line in text.split("\n\n", 1)[0].splitlines():
+        key, _, value = line.partition(":")
+        if key == "Name":
+            name = canonical(value.strip())
+        elif key == "Requires-Dist":
+            requirement, _, marker = value.partition(";")
+            if "extra" in marker:
+                continue  # only for an extra nobody asked for
+            project = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+            if project:
+                requires.append((canonical(project.group(1)), bool(marker.strip())))
+    return name, requires
+
+
+def wheels_to_install(wheel_dir, requirement):
+    """The requirement's wheel and everything it requires, in the wheel directory."""
+    project, _, version = requirement.partition("==")
+    by_project = {}
+    for name in os.listdir(wheel_dir):
+        if name.endswith(".whl"):
+            by_project.setdefault(canonical(name.split("-")[0]), []).append(name)
+    wanted = [n for n in by_project.get(canonical(project), []) if n.split("-")[1] == version]
+    if len(wanted) != 1:
+        fail(f"{wheel_dir} has {len(wanted)} wheels of {requirement}, not one")
+    chosen, queue, seen = {}, [wanted[0]], {canonical(project)}
+    while queue:
+        path = os.path.join(wheel_dir, queue.pop())
+        name, requires = wheel_metadata(path)
+        chosen[name] = path
+        for required, conditional in requires:
+            if required in seen:
+                continue
+            seen.add(required)
+            candidates = by_project.get(required, [])
+            if len(candidates) > 1:
+                fail(f"{wheel_dir} has several wheels of {required}: {', '.join(sorted(candidates))}")
+            if candidates:
+                queue.append(candidates[0])
+            elif not conditional:
+                fail(f"{os.path.basename(path)} requires {required}, and no wheel of it was shipped")
+    return sorted(chosen.values())
 
 
 def main(argv):
@@ -55,34 +184,32 @@ def main(argv):
     for path in (archive, wheel_dir, venv_dir):
         if not os.path.isabs(path):
             fail(f"{path!r} is not an absolute path")
+    expected = expected_wheels(marker_text)
 
-    wheels = unpack_wheels(archive, wheel_dir)
-    pip_wheels = [name for name in wheels if name.startswith("pip-")]
-    if not pip_wheels:
-        fail("the wheelhouse has no pip wheel (pip-*.whl): add one, the host needs no pip of its own")
+    shutil.rmtree(wheel_dir, ignore_errors=True)
+    os.makedirs(wheel_dir, mode=0o755)
+    if os.path.exists(archive):
+        unpack_archive(archive, wheel_dir, expected)
+    take_from_host(wheel_dir, expected)
+
+    installer_wheels = [n for n in expected if canonical(n.split("-")[0]) == INSTALLER_PROJECT]
+    if len(installer_wheels) != 1:
+        fail("the wheelhouse needs exactly one wheel of PyPA's installer (installer-*.whl)")
+    wheels = [
+        wheel
+        for wheel in wheels_to_install(wheel_dir, requirement)
+        if os.path.basename(wheel) not in installer_wheels
+    ]
 
     shutil.rmtree(venv_dir, ignore_errors=True)
     venv.EnvBuilder(with_pip=False, symlinks=True).create(venv_dir)
     python = os.path.join(venv_dir, "bin", "python")
-
-    with tempfile.TemporaryDirectory(prefix="pmem-optane-pip-") as pip_dir:
-        with zipfile.ZipFile(os.path.join(wheel_dir, pip_wheels[-1])) as pip_zip:
+    with tempfile.TemporaryDirectory(prefix="pmem-optane-installer-") as tool_dir:
+        with zipfile.ZipFile(os.path.join(wheel_dir, installer_wheels[0])) as tool:
             # zipfile drops absolute and ".." parts of member names.
-            pip_zip.extractall(pip_dir)  # noqa: S202
-        command = [
-            python,
-            os.path.join(pip_dir, "pip"),
-            "install",
-            "--isolated",
-            "--no-index",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--find-links",
-            wheel_dir,
-            requirement,
-        ]
+            tool.extractall(tool_dir)  # noqa: S202
         result = subprocess.run(
-            command,
+            [python, "-I", "-c", INSTALL_SCRIPT, tool_dir, *wheels],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=dict(os.environ, LANG="C"),
@@ -90,7 +217,7 @@ def main(argv):
         )
     sys.stdout.write(result.stdout.decode("utf-8", "replace"))
     if result.returncode != 0:
-        fail(f"pip could not install {requirement} from {wheel_dir} (exit {result.returncode})")
+        fail(f"could not install {requirement} from {wheel_dir} (exit {result.returncode})")
 
     temporary = os.path.join(venv_dir, MARKER + ".tmp")
     with open(temporary, "w") as marker:

@@ -4,9 +4,9 @@
 
 Prints one JSON object: the Python and platform (which wheels fit), the versions the
 `current` and `previous` links point at, every installed version with the content of its
-completion marker, the per-version wheel directories, whether the unit directory exists,
-the unit file's SHA-1 and ownership, the socket directory's, and whether systemd has the
-service active and enabled. Read-only. The role compares this with what should be and acts
+completion marker, the per-version wheel directories and their wheel files, whether the
+unit directory exists, the unit file's SHA-1 and ownership, the socket directory's, and
+whether systemd has the service active and enabled. Read-only. The role compares this with what should be and acts
 only where they differ: one process instead of a task per fact matters on slow or many hosts.
 """
 
@@ -83,6 +83,14 @@ def subdirectories(path, skip=()):
     return sorted(name for name, full in paths.items() if os.path.isdir(full) and not os.path.islink(full))
 
 
+def wheel_files(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return []
+    return sorted(n for n in names if n.endswith(".whl") and os.path.isfile(os.path.join(path, n)))
+
+
 def main(argv):
     install_dir, systemd_dir, unit_path, socket_dir, service = argv[1:6]
     libc, libc_version = platform.libc_ver()
@@ -105,6 +113,11 @@ def main(argv):
                 "previous": os.path.basename(link_text(os.path.join(install_dir, "previous")).rstrip("/")),
                 "markers": {version: read_marker(os.path.join(install_dir, version)) for version in versions},
                 "wheelhouses": subdirectories(wheelhouses),
+                # The wheel files each holds: an upgrade ships only the wheels the host lacks.
+                "wheelhouse_files": {
+                    version: wheel_files(os.path.join(wheelhouses, version))
+                    for version in subdirectories(wheelhouses)
+                },
                 "systemd_dir_exists": os.path.isdir(systemd_dir),
                 "unit": file_facts(unit_path),
                 "socket_dir": ownership(socket_dir),
