@@ -52,18 +52,14 @@ def get(name: str = "") -> logging.Logger:
 REDACTED_FIELDS = frozenset({"secrets", "mount_flags"})
 
 
-def _scrub(message: Message) -> None:
-    for field, value in message.ListFields():
-        if field.name in REDACTED_FIELDS:
-            message.ClearField(field.name)
-            continue
-        if field.message_type is None or field.message_type.GetOptions().map_entry:
-            continue
-        if field.is_repeated:
-            for item in value:
-                _scrub(item)
-        else:
-            _scrub(value)
+def _scrub(value: Any) -> Any:
+    # On the dict, not the message: no copy of the request, half the cost per logged RPC.
+    # A map key (parameters, contexts) named like a redacted field is dropped too: harmless.
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items() if key not in REDACTED_FIELDS}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def redacted(message: Message) -> dict[str, Any]:
@@ -71,7 +67,4 @@ def redacted(message: Message) -> dict[str, Any]:
     # Imported on first use: json_format costs ~2.5 MiB that an idle driver does not need.
     from google.protobuf import json_format
 
-    copy = type(message)()
-    copy.CopyFrom(message)
-    _scrub(copy)
-    return json_format.MessageToDict(copy, preserving_proto_field_name=True)
+    return _scrub(json_format.MessageToDict(message, preserving_proto_field_name=True))
