@@ -6,8 +6,9 @@ Prints one JSON object: the Python and platform (which wheels fit), the versions
 `current` and `previous` links point at, every installed version with the content of its
 completion marker, the per-version wheel directories and their wheel files, whether the
 unit directory exists, the unit file's SHA-1 and ownership, the socket directory's, and
-whether systemd has the service active and enabled. Read-only. The role compares this with what should be and acts
-only where they differ: one process instead of a task per fact matters on slow or many hosts.
+whether systemd has the service active and enabled. Read-only. The role compares this
+with what should be and acts only where they differ: one process instead of a task per
+fact matters on slow or many hosts.
 """
 
 import hashlib
