@@ -396,6 +396,10 @@ def parse_count(stderr: str) -> Optional[int]:
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+# Whitespace (any Unicode space, as str.isspace) and control characters.
+_NAME_FORBIDDEN_RE = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def _check_name(name: Optional[str]) -> None:
     if name is None:
         return
@@ -403,7 +407,7 @@ def _check_name(name: Optional[str]) -> None:
         raise InvalidRequest("name", "must be a non-empty string", name)
     if len(name.encode("utf-8")) > MAX_NAMESPACE_NAME_LENGTH:
         raise InvalidRequest("name", "must be at most %d bytes" % MAX_NAMESPACE_NAME_LENGTH, name)
-    if any(c.isspace() for c in name) or any(ord(c) < 32 for c in name):
+    if _NAME_FORBIDDEN_RE.search(name):
         raise InvalidRequest("name", "must not contain whitespace or control characters", name)
 
 
