@@ -18,7 +18,8 @@ description:
   - Works on hosts without C(ipmctl) and where C(ipmctl) reports no PMem modules (NVDIMM-N, CXL, virtual
     machines). It then returns what C(ndctl) and C(daxctl) know and says why the Optane facts are missing
     in RV(platform.reason).
-  - Namespaces list the mount points that use their block device, read from the mount table.
+  - Namespaces list the mount points that use their block device, read from the mount table,
+    with each mount's type and options, and the entries of O(fstab_path) for that device.
   - Never changes the host.
 author:
   - pmem.optane maintainers (@pmem-optane)
@@ -33,6 +34,11 @@ options:
       - Mount table to read to find namespaces that are mounted.
       - V(/proc/self/mounts) is used, falling back to V(/proc/mounts), when not set.
     type: path
+  fstab_path:
+    description:
+      - The fstab whose entries for each namespace's block device are reported in RV(namespaces[].fstab).
+    type: path
+    default: /etc/fstab
   dev_dir:
     description:
       - Directory in which the kernel creates the block and character devices of namespaces.
@@ -64,6 +70,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+dev_dir:
+  description: The device directory of RV(namespaces[].device) (O(dev_dir)).
+  returned: always
+  type: str
+  sample: /dev
+fstab_path:
+  description: The fstab read for RV(namespaces[].fstab) (O(fstab_path)).
+  returned: always
+  type: str
+  sample: /etc/fstab
 platform:
   description: What the host offers and which tools work on it.
   returned: always
@@ -245,6 +261,17 @@ namespaces:
       type: list
       elements: str
       sample: ["/mnt/pmem0"]
+    mounted:
+      description:
+        - The mounts of the namespace's block device, with type and options as the mount table has them.
+      type: list
+      elements: dict
+      sample: [{"path": "/mnt/pmem0", "fstype": "ext4", "options": "rw,relatime,dax=always"}]
+    fstab:
+      description: The entries of O(fstab_path) whose source is the namespace's block device.
+      type: list
+      elements: dict
+      sample: [{"path": "/mnt/pmem0", "fstype": "ext4", "options": "dax=always"}]
     state:
       description: C(enabled) or C(disabled).
       type: str
@@ -268,7 +295,11 @@ from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import 
 from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl  # noqa: E402
-from ansible_collections.pmem.optane.plugins.module_utils.mounts import mounts_of, read_mounts  # noqa: E402
+from ansible_collections.pmem.optane.plugins.module_utils.mounts import (  # noqa: E402
+    entries_of,
+    read_fstab,
+    read_mount_entries,
+)
 from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
 
 
@@ -303,7 +334,8 @@ def gather_ndctl(module, runner, result):
     except PmemError as exc:
         fail_with(module, exc, "reading regions and namespaces with ndctl failed: %s" % exc)
     result["platform"]["ndctl_usable"] = True
-    mounts = read_mounts(module.params["mounts_path"])
+    mounts = read_mount_entries(module.params["mounts_path"])
+    fstab = read_fstab(module.params["fstab_path"])
     dev_dir = module.params["dev_dir"]
     result["nvdimms"] = [dimm.to_dict() for dimm in inventory.dimms]
     for region in inventory.regions:
@@ -319,7 +351,13 @@ def gather_ndctl(module, runner, result):
     for ns in inventory.namespaces():
         facts = ns.to_dict()
         device = _device_path(ns, dev_dir)
-        facts.update(device=device, mounts=mounts_of(device, mounts) if ns.blockdev else [])
+        mounted = entries_of(device, mounts) if ns.blockdev else []
+        facts.update(
+            device=device,
+            mounts=[entry["path"] for entry in mounted],
+            mounted=mounted,
+            fstab=entries_of(device, fstab) if ns.blockdev else [],
+        )
         result["namespaces"].append(facts)
 
 
@@ -355,6 +393,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             mounts_path=dict(type="path"),
+            fstab_path=dict(type="path", default="/etc/fstab"),
             dev_dir=dict(type="path", default="/dev"),
             ndctl_path=dict(type="path"),
             ipmctl_path=dict(type="path"),
@@ -381,6 +420,8 @@ def main():
         regions=[],
         namespaces=[],
         dax_devices=[],
+        fstab_path=module.params["fstab_path"],
+        dev_dir=module.params["dev_dir"],
     )
     gather_ipmctl(module, runner, result)
     gather_ndctl(module, runner, result)

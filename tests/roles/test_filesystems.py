@@ -96,6 +96,16 @@ def test_filesystems_are_made_mounted_persisted_and_removed(fs_fleet):
     again = fleet.playbook("provision")
     assert again.rc == 0, again.stdout + again.stderr
     assert again.recap()["fs-host"]["changed"] == 0
+    # Everything is as declared: the role decided so from the facts, no filesystem task ran.
+    assert "TASK [pmem.optane.namespaces : Make the filesystems]" not in again.stdout
+    assert "TASK [pmem.optane.namespaces : Mount the filesystems" not in again.stdout
+
+    # A mount gone (the fstab entry is still there): the role notices and mounts it again.
+    subprocess.run(["umount", str(mnt / "log0")], check=True, timeout=60)
+    healed = fleet.playbook("provision")
+    assert healed.rc == 0, healed.stdout + healed.stderr
+    assert healed.recap()["fs-host"]["changed"] == 1
+    assert mounted(mnt / "log0") == "xfs"
 
     refused = fleet.playbook("decommission")
     assert refused.rc != 0
