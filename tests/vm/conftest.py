@@ -1,7 +1,8 @@
 """Start the QEMU scenario in the background as soon as collection ends; run its test last.
 
 See tests/vm/scenario.py for why. PMEM_VM_BACKGROUND=0 keeps the old order (the scenario
-starts when its test does).
+starts when its test does). While the scenario runs beside them, the other tests run at a
+lower CPU priority (PMEM_VM_SUITE_NICE, default 4).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if any(is_vm_item(item) for item in session.items):
         scenario_module().start_background()
+        # The guest's wall time is what the scenario's time bound is about; the rest of the
+        # suite only has to finish before it. Lower this (main) thread's CPU priority: the
+        # tests' own processes inherit it, the scenario thread started above and its QEMU
+        # keep theirs (Linux nice values are per thread). PMEM_VM_SUITE_NICE=0 turns it off.
+        if not all(is_vm_item(item) for item in session.items):
+            os.nice(max(0, min(19, int(os.environ.get("PMEM_VM_SUITE_NICE", "4")))))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
