@@ -1,0 +1,145 @@
+# Copyright: contributors to pmem.optane
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The namespaces role's decision, on the controller, from a layout and one pmem_info result.
+
+Jinja did this before; in Python it costs a fraction per host, which a fleet re-run of a
+compliant rack pays once per node. The documentation is namespaces_plan.yml next to this file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.formatters import human_to_bytes
+from ansible_collections.pmem.optane.plugins.module_utils import sizes
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+PERCENT_RE = re.compile(r"^[0-9]{1,3}%$")
+SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)? *([KMGTP](i?B)?)?$", re.IGNORECASE)
+BYTE_SUFFIX_RE = re.compile(r"i?b$", re.IGNORECASE)
+DRIVER_PREFIX = "csi-"  # the CSI driver's namespaces: never declared, purged or touched here
+
+
+def _given(entry, key):
+    return entry.get(key) is not None
+
+
+def _bytes(text):
+    return human_to_bytes(BYTE_SUFFIX_RE.sub("", str(text)).replace(" ", ""))
+
+
+def layout_errors(layout):
+    """Each error names the entry, the field and the rule."""
+    errors, seen = [], []
+    for index, entry in enumerate(layout):
+        label = "namespaces_layout[%d]" % index
+        name = str(entry.get("name", ""))
+        if not name:
+            errors.append(label + ".name: required, a non-empty string")
+        if name.startswith(DRIVER_PREFIX):
+            errors.append(
+                "%s.name: %s starts with csi-, the prefix reserved for the CSI driver" % (label, name)
+            )
+        if len(name) > 63:
+            errors.append(label + ".name: at most 63 characters")
+        if name not in ("", "None") and not NAME_RE.match(name):
+            errors.append("%s.name: %s may only hold letters, digits and _ . : -" % (label, name))
+        if name in seen:
+            errors.append("%s.name: %s is declared twice" % (label, name))
+        seen.append(name)
+        if _given(entry, "region") and _given(entry, "numa_node"):
+            errors.append(label + ": region and numa_node are mutually exclusive")
+        size = str(entry.get("size", "remaining"))
+        if not (size == "remaining" or PERCENT_RE.match(size) or SIZE_RE.match(size)):
+            errors.append(
+                "%s.size: %s is not a size with units (16G, 512MiB), a percentage (50%%) or remaining"
+                % (label, size)
+            )
+        if PERCENT_RE.match(size) and not 1 <= int(size[:-1]) <= 100:
+            errors.append("%s.size: %s must be a whole percentage from 1 to 100" % (label, size))
+        if _given(entry, "filesystem") and entry.get("mode", "fsdax") != "fsdax":
+            errors.append("%s.filesystem: needs mode fsdax (DAX mounts), not %s" % (label, entry.get("mode")))
+        if _given(entry, "mount_path") and not _given(entry, "filesystem"):
+            errors.append(label + ".mount_path: needs a filesystem (ext4 or xfs)")
+    return errors
+
+
+def _expected_size(entry, region, size, mode, want_align):
+    """The usable size ndctl gives for the declared size, by the library's own rules."""
+    if size.endswith("%"):
+        region_align = region.get("align") or sizes.REGION_ALIGN_BYTES
+        granule = sizes.size_granule(mode, region_align, region.get("interleave_ways") or 1, want_align)
+        raw = int((region.get("size") or 0) * int(size[:-1]) / 100.0) // granule * granule
+    else:
+        raw = _bytes(size)
+    return sizes.usable_size(mode, raw, want_align, entry.get("map"))
+
+
+def _differs(entry, ns, regions):
+    mode = entry.get("mode", "fsdax")
+    dax = mode in ("fsdax", "devdax")
+    region = next((r for r in regions if r.get("dev") == ns.get("region")), {})
+    want_align = _bytes(entry["align"]) if _given(entry, "align") else None
+    if (
+        ns.get("mode") != mode
+        or (dax and want_align is not None and ns.get("align") != want_align)
+        or (dax and _given(entry, "map") and (ns.get("map") or "dev") != entry["map"])
+        or (_given(entry, "sector_size") and ns.get("sector_size") != entry["sector_size"])
+        or (_given(entry, "region") and ns.get("region") != entry["region"])
+        or (_given(entry, "numa_node") and region.get("numa_node") != entry["numa_node"])
+    ):
+        return True
+    size = str(entry.get("size", "remaining"))
+    if size == "remaining":
+        return False  # satisfied once the namespace exists
+    if mode == "sector":
+        return True  # BTT layout sizes are left to the module
+    return ns.get("size") != _expected_size(entry, region, size, mode, want_align)
+
+
+def namespaces_plan(layout, facts, state=None, purge_undeclared=False, device_dir="/dev"):
+    """{errors, todo, purge, devices}: what the namespaces role has to do on one host."""
+    if not isinstance(layout, list) or not all(isinstance(entry, dict) for entry in layout):
+        raise AnsibleFilterError("namespaces_plan: the layout must be a list of dicts")
+    facts = facts or {}
+    existing = [ns for ns in facts.get("namespaces") or [] if (ns.get("size") or 0) > 0]
+    regions = facts.get("regions") or []
+    errors = layout_errors(layout)
+    todo = []
+    for index, entry in enumerate([] if errors else layout):
+        entry = dict(entry, state=state or entry.get("state") or "present")
+        found = [ns for ns in existing if ns.get("name") == entry.get("name")]
+        if entry["state"] == "absent":
+            if found:
+                todo.append(entry)
+            continue
+        try:
+            if len(found) != 1 or _differs(entry, found[0], regions):
+                todo.append(entry)
+        except ValueError as exc:  # an align that is not a size
+            raise AnsibleFilterError("namespaces_layout[%d]: %s" % (index, exc)) from exc
+    declared = [entry.get("name") for entry in layout if entry.get("name") is not None]
+    undeclared = [
+        ns
+        for ns in existing
+        if isinstance(ns.get("name"), str)
+        and ns["name"] not in declared
+        and not ns["name"].startswith(DRIVER_PREFIX)
+    ]
+    devices = {
+        ns["name"]: device_dir + "/" + ns["blockdev"]
+        for ns in existing
+        if isinstance(ns.get("name"), str) and isinstance(ns.get("blockdev"), str)
+    }
+    return {
+        "errors": errors,
+        "todo": [] if errors else todo,
+        "purge": undeclared if purge_undeclared else [],
+        "devices": devices,
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"namespaces_plan": namespaces_plan}
