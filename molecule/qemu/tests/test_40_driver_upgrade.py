@@ -3,6 +3,9 @@ from the controller against the guest, while a published volume stays in use.
 
 Versions: the wheel converge built (V0), the same code as V0.post1 (upgrade) and a build
 of V0.post2 whose optane-csi exits at once (it never answers Probe: automatic rollback).
+A deliberate rollback by pinning the previous version is the same role path without the
+failure; tests/lifecycle/test_host_install.py runs it (step 5) with a real install, so the
+guest, where each role run costs about a minute, does not repeat it.
 """
 
 from __future__ import annotations
@@ -122,24 +125,14 @@ def test_failed_upgrade_rolls_back(host, wheelhouse):
         {
             "csi_driver_wheelhouse": wheelhouse["dir"],
             "csi_driver_version": wheelhouse["broken"],
-            "csi_driver_probe_retries": 2,
-            "csi_driver_probe_delay": 2,
+            "csi_driver_probe_retries": 1,
+            "csi_driver_probe_delay": 1,
         }
     )
     assert run.returncode != 0, "a driver that never answers Probe was accepted"
     assert "failed" in run.stdout
     assert current_version(host) == wheelhouse["v1"], "the role did not roll back to the running version"
     assert host.service(SERVICE.removesuffix(".service")).is_running
-    wait_for_probe(host)
-    volume_still_serves(host)
-
-
-def test_rollback_to_previous_version(host, wheelhouse):
-    run = run_driver_playbook(
-        {"csi_driver_wheelhouse": wheelhouse["dir"], "csi_driver_version": wheelhouse["v0"]}
-    )
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert current_version(host) == wheelhouse["v0"]
     wait_for_probe(host)
     volume_still_serves(host)
 
