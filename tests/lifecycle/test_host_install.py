@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -232,3 +233,39 @@ def test_check_mode_installs_nothing(tmp_path, run_role, dependency_wheels, driv
     assert result.changed > 0  # it reports what it would do
     for path in ("opt", "etc", "var"):
         assert not (tmp_path / path).exists(), path
+
+
+def test_rebuilt_wheel_of_an_installed_version_installs_again(
+    tmp_path, run_role, dependency_wheels, driver_wheel
+):
+    """Same version number, other bytes: only the new driver wheel travels, the dependencies
+    come from the version's own wheel directory, and the rebuilt wheel is what runs."""
+    install = tmp_path / "opt" / "pmem-optane-csi"
+    first = make_wheelhouse(
+        tmp_path / "house-a", dependency_wheels, make_variant(driver_wheel, tmp_path / "va", "99.1.0")
+    )
+    rebuilt = make_wheelhouse(
+        tmp_path / "house-b",
+        dependency_wheels,
+        make_variant(driver_wheel, tmp_path / "vb", "99.1.0", broken=True),
+    )
+    common = host_layout(tmp_path)
+    marker = install / "99.1.0" / ".pmem-optane-installed"
+    result = run_role({**common, "csi_driver_wheelhouse": str(first)}, env=offline_env(), offline=True)
+    assert result.rc == 0, result.output
+    before = marker.read_text()
+    assert "--driver-name" in driver_help(install / "current")
+
+    result = run_role({**common, "csi_driver_wheelhouse": str(rebuilt)}, env=offline_env(), offline=True)
+    assert result.rc == 0, result.output
+    assert result.changed > 0
+    after = marker.read_text()
+    assert after != before and "grpcio-" in after
+    archives = sorted((tmp_path / "build" / "ship").glob("*/99.1.0-*.tar"), key=lambda p: p.stat().st_mtime)
+    with tarfile.open(archives[-1]) as tar:
+        assert tar.getnames() == ["pmem_optane_csi-99.1.0-py3-none-any.whl"]
+    assert installed_version(install / "99.1.0") == "99.1.0"
+    # The broken build's entry point is the one installed now: it exits at once.
+    entry_point = install / "current" / "bin" / "optane-csi"
+    run = subprocess.run([str(entry_point), "--help"], capture_output=True, text=True, timeout=60)
+    assert "--driver-name" not in run.stdout

@@ -101,16 +101,17 @@ def unpack_archive(archive, wheel_dir, expected):
     os.unlink(archive)
 
 
-def take_from_host(wheel_dir, expected):
-    """Fill in the wheels the archive left out from the host's other wheel directories."""
+def take_from_host(staging, wheel_dir, expected):
+    """Fill in the wheels the archive left out from the host's wheel directories (the
+    version's own one too: a rebuilt wheel of an installed version ships alone)."""
     parent = os.path.dirname(wheel_dir)
     others = sorted(
         os.path.join(parent, entry)
         for entry in os.listdir(parent)
-        if os.path.join(parent, entry) != wheel_dir and os.path.isdir(os.path.join(parent, entry))
+        if os.path.join(parent, entry) != staging and os.path.isdir(os.path.join(parent, entry))
     )
     for name, checksum in sorted(expected.items()):
-        target = os.path.join(wheel_dir, name)
+        target = os.path.join(staging, name)
         if os.path.exists(target):
             continue
         for directory in others:
@@ -122,7 +123,7 @@ def take_from_host(wheel_dir, expected):
         else:
             fail(f"{name} (sha1 {checksum}) was neither shipped nor found on the host")
     for name, checksum in expected.items():
-        if sha1_of(os.path.join(wheel_dir, name)) != checksum:
+        if sha1_of(os.path.join(staging, name)) != checksum:
             fail(f"{name} does not have the SHA-1 the controller listed ({checksum})")
 
 
@@ -186,11 +187,15 @@ def main(argv):
             fail(f"{path!r} is not an absolute path")
     expected = expected_wheels(marker_text)
 
-    shutil.rmtree(wheel_dir, ignore_errors=True)
-    os.makedirs(wheel_dir, mode=0o755)
+    # Assembled next to WHEEL_DIR, then put in its place: the old one may hold wheels we need.
+    staging = wheel_dir + ".new"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging, mode=0o755)
     if os.path.exists(archive):
-        unpack_archive(archive, wheel_dir, expected)
-    take_from_host(wheel_dir, expected)
+        unpack_archive(archive, staging, expected)
+    take_from_host(staging, wheel_dir, expected)
+    shutil.rmtree(wheel_dir, ignore_errors=True)
+    os.rename(staging, wheel_dir)
 
     installer_wheels = [n for n in expected if canonical(n.split("-")[0]) == INSTALLER_PROJECT]
     if len(installer_wheels) != 1:
