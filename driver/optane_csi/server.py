@@ -232,6 +232,7 @@ def serve(config: Config, *, grace_seconds: float = 10.0) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.wait_for_termination()
+    driver.backend.pending.close()
     endpoint = config.parsed_endpoint
     if endpoint.scheme == "unix":
         with contextlib.suppress(FileNotFoundError):

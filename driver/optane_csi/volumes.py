@@ -246,6 +246,7 @@ class PendingErase:
         self._guard = threading.Lock()
         self._pending: set[str] | None = None  # read on first use
         self._lines = 0
+        self._fd: int | None = None  # the journal, open for synchronous appends once read
 
     def mark(self, volume_id: str) -> None:
         with self._guard:
@@ -274,12 +275,21 @@ class PendingErase:
             return sorted(self._pending)
 
     def _append(self, line: str) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_DSYNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+        if self._fd is None:
+            self._fd = os.open(
+                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_DSYNC | os.O_CLOEXEC, 0o600
+            )
+        os.write(self._fd, line.encode())
         self._lines += 1
+
+    def close(self) -> None:
+        with self._guard:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def _load(self) -> None:
         if self._pending is not None:
@@ -307,6 +317,7 @@ class PendingErase:
             os.fsync(fd)
         finally:
             os.close(fd)
+        self._close_fd()  # it names the file being replaced; the next append opens the new one
         os.replace(temporary, self.path)
         dir_fd = os.open(self.dir, os.O_RDONLY | os.O_CLOEXEC)
         try:

@@ -71,6 +71,29 @@ def test_journal_is_compacted(tmp_path):
         assert len(journal_lines(tmp_path)) < 10
     assert journal_lines(tmp_path)[0] == f"+ {SECOND}"
     assert PendingErase(str(tmp_path)).all() == [SECOND]
+    # Appends after a rewrite go to the new file, not to the replaced one.
+    marks.mark(FIRST)
+    assert journal_lines(tmp_path)[-1] == f"+ {FIRST}"
+
+
+def test_journal_stays_open_for_appends(tmp_path):
+    import os
+
+    marks = PendingErase(str(tmp_path))
+    journal = str(tmp_path / PendingErase.JOURNAL)
+
+    def open_on_journal() -> int:
+        fds = os.listdir("/proc/self/fd")
+        return sum(1 for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}") == journal)
+
+    for _ in range(5):
+        marks.mark(FIRST)
+        marks.clear(FIRST)
+    assert open_on_journal() == 1
+    marks.close()
+    assert open_on_journal() == 0
+    marks.mark(SECOND)  # reopens after close
+    assert journal_lines(tmp_path)[-1] == f"+ {SECOND}"
 
 
 def test_state_directory_is_created_private(tmp_path):

@@ -67,6 +67,30 @@ def test_redacted_strips_secrets_and_mount_flags():
     assert dict(request.secrets) == {"password": "hunter2"}
 
 
+def test_redacted_names_enums_keeps_numbers_and_drops_secret_map_keys():
+    request = csi_pb2.CreateVolumeRequest(
+        name="pvc-1",
+        capacity_range=csi_pb2.CapacityRange(required_bytes=1 << 40),
+        parameters={"mode": "fsdax", "secrets": "not-a-real-one"},
+        secrets={"token": "hunter4"},
+        volume_capabilities=[
+            csi_pb2.VolumeCapability(
+                block=csi_pb2.VolumeCapability.BlockVolume(),
+                access_mode=csi_pb2.VolumeCapability.AccessMode(
+                    mode=csi_pb2.VolumeCapability.AccessMode.SINGLE_NODE_WRITER
+                ),
+            )
+        ],
+    )
+    shown = log.redacted(request)
+    assert shown == {
+        "name": "pvc-1",
+        "capacity_range": {"required_bytes": 1 << 40},
+        "parameters": {"mode": "fsdax"},
+        "volume_capabilities": [{"block": {}, "access_mode": {"mode": "SINGLE_NODE_WRITER"}}],
+    }
+
+
 def test_json_formatter_one_object_per_line():
     stream = io.StringIO()
     logger = log.setup("info", stream=stream)

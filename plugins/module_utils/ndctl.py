@@ -76,9 +76,13 @@ def _kind_of(obj: Dict[str, Any]) -> str:
     return "unknown"
 
 
+_NAMESPACE_DEV_RE = re.compile(r"^namespace(\d+)\.\d+$")
+_DIGITS_RE = re.compile(r"\d+")
+
+
 def region_of_namespace(dev: str) -> Optional[str]:
     """namespaceN.M lives in regionN (a kernel naming rule)."""
-    match = re.match(r"^namespace(\d+)\.\d+$", dev or "")
+    match = _NAMESPACE_DEV_RE.match(dev or "")
     return "region%s" % match.group(1) if match else None
 
 
@@ -258,7 +262,7 @@ def dimm_from_json(obj: Dict[str, Any]) -> Dimm:
 
 def _dev_sort_key(obj: Any) -> Tuple[int, ...]:
     dev = obj.dev if hasattr(obj, "dev") else obj.get("dev", "")
-    numbers = re.findall(r"\d+", dev)
+    numbers = _DIGITS_RE.findall(dev)
     return tuple(int(n) for n in numbers) or (0,)
 
 
