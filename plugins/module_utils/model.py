@@ -1,4 +1,9 @@
-"""Frozen data classes describing PMem state as ndctl, daxctl and ipmctl report it.
+"""Data classes describing PMem state as ndctl, daxctl and ipmctl report it.
+
+They are values: equal and hashable by their fields, and never changed after they
+are built (nothing in the collection or the driver assigns to them). They are not
+declared frozen because a frozen dataclass's __init__ costs five times as much,
+and the CSI driver builds an inventory of them on every RPC.
 
 Sizes are always int bytes. ``raw`` keeps the parsed JSON/XML object a value
 came from so callers can reach fields the model does not name.
@@ -36,14 +41,14 @@ class _Facts:
         return _plain(_without_raw(asdict(self)))  # type: ignore[call-overload]
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Bus(_Facts):
     dev: str
     provider: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Dimm(_Facts):
     """An NVDIMM as ndctl sees it (nmemN)."""
 
@@ -59,7 +64,7 @@ class Dimm(_Facts):
     raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Mapping(_Facts):
     dimm: str
     offset: int
@@ -67,7 +72,7 @@ class Mapping(_Facts):
     position: int
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class DaxDevice(_Facts):
     chardev: str
     size: int
@@ -82,7 +87,7 @@ class DaxDevice(_Facts):
     raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Namespace(_Facts):
     """A namespace. ``size`` is the usable size ndctl reports (after metadata).
 
@@ -139,7 +144,7 @@ class Namespace(_Facts):
             return None
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Region(_Facts):
     dev: str
     size: int
@@ -183,7 +188,7 @@ class Region(_Facts):
             return None
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Inventory(_Facts):
     buses: Tuple[Bus, ...] = ()
     dimms: Tuple[Dimm, ...] = ()
@@ -250,7 +255,7 @@ class Inventory(_Facts):
 # --- ipmctl views ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class PmemModule(_Facts):
     """An Optane PMem module as ipmctl shows it (show -dimm -a)."""
 
@@ -272,7 +277,7 @@ class PmemModule(_Facts):
     attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class MemoryResources(_Facts):
     """show -memoryresources: capacity per memory type, for DDR, PMem modules and in total."""
 
@@ -291,7 +296,7 @@ class MemoryResources(_Facts):
         return int(self.volatile.get("pmem_module") or 0)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Goal(_Facts):
     """A memory allocation goal on one module (show -goal)."""
 
@@ -323,7 +328,7 @@ class Goal(_Facts):
         return self.status_prefix in (None, "New")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class IpmctlRegion(_Facts):
     socket_id: Optional[int]
     persistent_memory_type: Optional[str] = None
@@ -336,7 +341,7 @@ class IpmctlRegion(_Facts):
     attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class TopologyEntry(_Facts):
     dimm_id: str
     memory_type: Optional[str] = None
@@ -351,7 +356,7 @@ class TopologyEntry(_Facts):
         return self.dimm_id not in ("N/A", "") and not (self.memory_type or "").startswith("DDR")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Sensor(_Facts):
     dimm_id: str
     type: str
@@ -359,7 +364,7 @@ class Sensor(_Facts):
     attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Firmware(_Facts):
     dimm_id: str
     active_fw_version: Optional[str] = None
@@ -367,7 +372,7 @@ class Firmware(_Facts):
     attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Platform(_Facts):
     """Can this host be managed with ipmctl? ``reason`` explains a False."""
 

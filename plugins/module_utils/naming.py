@@ -1,6 +1,7 @@
 """Namespace names shared by the namespaces role and the CSI driver."""
 
 import hashlib
+import re
 
 # Every namespace the CSI driver creates is called csi-<40 hex>; the name is
 # also the CSI volume id. Humans (the namespaces role) may not use the prefix.
@@ -8,6 +9,7 @@ DRIVER_NAMESPACE_PREFIX = "csi-"
 VOLUME_ID_HEX_CHARS = 40
 # The kernel stores a namespace name (alt_name) of up to 63 characters.
 MAX_NAMESPACE_NAME_LENGTH = 63
+_VOLUME_ID_RE = re.compile(re.escape(DRIVER_NAMESPACE_PREFIX) + "[0-9a-f]{%d}\\Z" % VOLUME_ID_HEX_CHARS)
 
 
 def volume_id_for(csi_name: str) -> str:
@@ -25,7 +27,4 @@ def is_driver_namespace(name) -> bool:
 
 def is_volume_id(value) -> bool:
     """True when ``value`` has exactly the shape volume_id_for() produces."""
-    if not is_driver_namespace(value):
-        return False
-    tail = value[len(DRIVER_NAMESPACE_PREFIX) :]
-    return len(tail) == VOLUME_ID_HEX_CHARS and all(c in "0123456789abcdef" for c in tail)
+    return isinstance(value, str) and _VOLUME_ID_RE.match(value) is not None

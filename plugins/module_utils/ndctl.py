@@ -46,9 +46,12 @@ _DIMM_FLAG_KEYS = (
 # --- output parsing ---------------------------------------------------------------------
 
 
+_DECODER = json.JSONDecoder()
+
+
 def parse_json_objects(text: str) -> List[Any]:
     """Every JSON value in ``text``: nothing for empty output, several for create-namespace -c."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     values = []
     index = 0
     length = len(text)
