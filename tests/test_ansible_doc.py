@@ -28,3 +28,12 @@ def test_ansible_doc_json_declares_attributes(module):
         assert attributes[name]["description"]
     assert doc["examples"].strip()
     assert doc["return"], f"{module} has no RETURN"
+
+
+@pytest.mark.parametrize("name", ["namespaces_plan", "appdirect_state"])
+def test_ansible_doc_renders_filters(name):
+    result = run([tool("ansible-doc"), "-t", "filter", f"pmem.optane.{name}"], env=ansible_env())
+    assert result.returncode == 0, result.stderr
+    for heading in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
+        assert heading in result.stdout, f"{heading} missing from ansible-doc -t filter {name}"
+    assert "[WARNING]" not in result.stderr, result.stderr

@@ -98,8 +98,48 @@ def _differs(entry, ns, regions):
     return ns.get("size") != _expected_size(entry, region, size, mode, want_align)
 
 
-def namespaces_plan(layout, facts, state=None, purge_undeclared=False, device_dir="/dev"):
-    """{errors, todo, purge, devices}: what the namespaces role has to do on one host."""
+def mount_options(entry, mount_dax=True):
+    """The fstab options a declared filesystem is mounted with: the entry's own, dax=always last."""
+    given = str(entry.get("mount_options") if _given(entry, "mount_options") else "dax=always").split(",")
+    options = [option for option in given if option != "dax=always"] + (["dax=always"] if mount_dax else [])
+    unique = []
+    for option in options:
+        if option not in unique:
+            unique.append(option)
+    return ",".join(unique) or "defaults"
+
+
+def _filesystem_done(entry, ns, facts, options, fstab_path, device_dir):
+    """Mounted at mount_path with that type, and in the fstab there with exactly ``options``.
+
+    A mounted filesystem of that type also means mkfs was done. Facts read for another fstab
+    or device directory, or an entry without mount_path, say nothing: the tasks decide.
+    """
+    path, fstype = entry.get("mount_path"), entry.get("filesystem")
+    return (
+        path is not None
+        and facts.get("fstab_path", "") == fstab_path
+        and facts.get("dev_dir", "") == device_dir
+        and isinstance(ns.get("blockdev"), str)
+        and any(m.get("path") == path and m.get("fstype") == fstype for m in ns.get("mounted") or [])
+        and any(
+            f.get("path") == path and f.get("fstype") == fstype and f.get("options") == options
+            for f in ns.get("fstab") or []
+        )
+    )
+
+
+def namespaces_plan(
+    layout,
+    facts,
+    state=None,
+    purge_undeclared=False,
+    device_dir="/dev",
+    filesystems=False,
+    fstab_path="/etc/fstab",
+    mount_dax=True,
+):
+    """{errors, todo, purge, devices, filesystems, fs_pending, mount_options, work} of one host."""
     if not isinstance(layout, list) or not all(isinstance(entry, dict) for entry in layout):
         raise AnsibleFilterError("namespaces_plan: the layout must be a list of dicts")
     facts = facts or {}
@@ -132,11 +172,30 @@ def namespaces_plan(layout, facts, state=None, purge_undeclared=False, device_di
         for ns in existing
         if isinstance(ns.get("name"), str) and isinstance(ns.get("blockdev"), str)
     }
+    # Declared present entries with a filesystem, and which of them are not yet as declared.
+    with_fs = [
+        dict(entry, state=state or entry.get("state") or "present")
+        for entry in layout
+        if (state or entry.get("state") or "present") == "present" and _given(entry, "filesystem")
+    ]
+    options = {entry.get("name"): mount_options(entry, mount_dax) for entry in with_fs}
+    fs_pending = []
+    for entry in with_fs:
+        found = [ns for ns in existing if ns.get("name") == entry.get("name")]
+        ns = found[0] if len(found) == 1 else {}
+        if not _filesystem_done(entry, ns, facts, options[entry.get("name")], fstab_path, device_dir):
+            fs_pending.append(entry.get("name"))
+    todo = [] if errors else todo
+    purge = undeclared if purge_undeclared else []
     return {
         "errors": errors,
-        "todo": [] if errors else todo,
-        "purge": undeclared if purge_undeclared else [],
+        "todo": todo,
+        "purge": purge,
         "devices": devices,
+        "filesystems": with_fs,
+        "fs_pending": fs_pending,
+        "mount_options": options,
+        "work": bool(errors or todo or purge or (filesystems and fs_pending)),
     }
 
 

@@ -29,6 +29,22 @@ extends_documentation_fragment:
   - pmem.optane.common.ipmctl
   - pmem.optane.common.daxctl
 options:
+  gather:
+    description:
+      - Which facts to read. Every part costs tool calls on each host, so a play that needs only some
+        of them can leave the rest out.
+      - V(optane) reads the Optane modules, memory allocation goals and App Direct regions
+        (three C(ipmctl) calls);
+        V(memory_resources) adds ipmctl's capacity table (one more C(ipmctl) call; the per-module
+        RV(dimms[].memory_capacity) and RV(dimms[].app_direct_capacity) carry the same figures);
+        V(ndctl) reads regions and namespaces with their mounts and fstab entries (one C(ndctl) call);
+        V(daxctl) reads dax devices (one C(daxctl) call). V(all) is every part.
+      - A part not gathered leaves its return values empty and its RV(platform) flags false; RV(gathered)
+        names what was read.
+    type: list
+    elements: str
+    choices: [all, optane, memory_resources, ndctl, daxctl]
+    default: [all]
   mounts_path:
     description:
       - Mount table to read to find namespaces that are mounted.
@@ -58,6 +74,11 @@ EXAMPLES = r"""
   pmem.optane.pmem_info:
   register: pmem
 
+- name: Read only what a goal decision needs (modules, goals, regions; no capacity table, no daxctl)
+  pmem.optane.pmem_info:
+    gather: [optane, ndctl]
+  register: pmem_goal_facts
+
 - name: Show the free capacity of every region
   ansible.builtin.debug:
     msg: "{{ item.dev }}: {{ item.available_size }} of {{ item.size }} bytes free"
@@ -70,6 +91,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+gathered:
+  description: The parts of O(gather) that were read, V(all) expanded.
+  returned: always
+  type: list
+  elements: str
+  sample: [daxctl, memory_resources, ndctl, optane]
 dev_dir:
   description: The device directory of RV(namespaces[].device) (O(dev_dir)).
   returned: always
@@ -140,6 +167,14 @@ dimms:
       description: Firmware version.
       type: str
       sample: "02.02.00.1553"
+    memory_capacity:
+      description: Bytes of the module in Memory Mode (volatile); null when ipmctl does not say.
+      type: int
+      sample: 0
+    app_direct_capacity:
+      description: Bytes of the module in App Direct mode; null when ipmctl does not say.
+      type: int
+      sample: 135291469824
 nvdimms:
   description: NVDIMMs as ndctl shows them (C(nmemN)); present on every NVDIMM platform.
   returned: always
@@ -154,7 +189,8 @@ nvdimms:
 memory_resources:
   description:
     - Capacity per memory type (volatile, app_direct, cache, inaccessible, physical), each split into
-      C(ddr), C(pmem_module) and C(total) bytes. Empty when ipmctl is not usable.
+      C(ddr), C(pmem_module) and C(total) bytes. Empty when ipmctl is not usable or
+      V(memory_resources) is not in O(gather).
   returned: always
   type: dict
   sample: {"app_direct": {"ddr": null, "pmem_module": 3246995406848, "total": 3246995406848}}
@@ -302,8 +338,18 @@ from ansible_collections.pmem.optane.plugins.module_utils.mounts import (  # noq
 )
 from ansible_collections.pmem.optane.plugins.module_utils.ndctl import Ndctl  # noqa: E402
 
+GATHER_PARTS = ("optane", "memory_resources", "ndctl", "daxctl")
 
-def gather_ipmctl(module, runner, result):
+
+def gather_parts(requested):
+    """The parts to read: V(all) is every part; V(memory_resources) needs the Optane probe."""
+    wanted = set(GATHER_PARTS) if "all" in requested else set(requested)
+    if "memory_resources" in wanted:
+        wanted.add("optane")
+    return sorted(wanted)
+
+
+def gather_ipmctl(module, runner, result, with_memory_resources):
     platform = result["platform"]
     ipmctl = Ipmctl(runner, binary=module.params["ipmctl_path"] or "ipmctl")
     # platform() never raises: a missing tool or "no PMem modules" becomes the reason.
@@ -316,7 +362,8 @@ def gather_ipmctl(module, runner, result):
         return
     try:
         result["dimms"] = [m.to_dict() for m in ipmctl.show_dimm()]
-        result["memory_resources"] = ipmctl.show_memory_resources().to_dict()
+        if with_memory_resources:
+            result["memory_resources"] = ipmctl.show_memory_resources().to_dict()
         result["goals"] = [
             dict(goal.to_dict(), pending=goal.pending, failed=goal.failed) for goal in ipmctl.show_goal()
         ]
@@ -392,6 +439,7 @@ def fail_with(module, exc, msg):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            gather=dict(type="list", elements="str", default=["all"], choices=["all", *GATHER_PARTS]),
             mounts_path=dict(type="path"),
             fstab_path=dict(type="path", default="/etc/fstab"),
             dev_dir=dict(type="path", default="/dev"),
@@ -402,8 +450,10 @@ def main():
         supports_check_mode=True,
     )
     runner = AnsibleRunner(module)
+    parts = gather_parts(module.params["gather"])
     result = dict(
         changed=False,
+        gathered=parts,
         platform=dict(
             optane_present=False,
             ipmctl_usable=False,
@@ -423,9 +473,12 @@ def main():
         fstab_path=module.params["fstab_path"],
         dev_dir=module.params["dev_dir"],
     )
-    gather_ipmctl(module, runner, result)
-    gather_ndctl(module, runner, result)
-    gather_daxctl(module, runner, result)
+    if "optane" in parts:
+        gather_ipmctl(module, runner, result, "memory_resources" in parts)
+    if "ndctl" in parts:
+        gather_ndctl(module, runner, result)
+    if "daxctl" in parts:
+        gather_daxctl(module, runner, result)
     module.exit_json(**result)
 
 

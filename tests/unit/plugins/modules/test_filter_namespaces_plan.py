@@ -123,3 +123,56 @@ def test_bad_input_is_refused_clearly():
         plan({"name": "x"}, facts())
     with pytest.raises(AnsibleFilterError, match=r"namespaces_layout\[0\]"):
         plan([{"name": "db", "mode": "devdax", "align": "huge"}], facts(namespace("db", GIB, mode="devdax")))
+
+
+# --- filesystems: what is pending, with which mount options, and whether there is work -----
+
+
+def fs_entry(**extra):
+    return dict({"name": "db", "size": "remaining", "filesystem": "ext4", "mount_path": "/mnt/db"}, **extra)
+
+
+def mounted_facts(options="dax=always", fstype="ext4", path="/mnt/db", fstab_path="/etc/fstab"):
+    ns = namespace(
+        "db",
+        60 * GIB,
+        blockdev="pmem0",
+        mounted=[{"path": path, "fstype": fstype, "options": "rw,dax=always"}],
+        fstab=[{"path": path, "fstype": fstype, "options": options}],
+    )
+    return dict(facts(ns), fstab_path=fstab_path, dev_dir="/dev")
+
+
+def test_mount_options_put_dax_last_once():
+    result = plan([fs_entry(mount_options="noatime,dax=always,noatime")], facts())
+    assert result["mount_options"] == {"db": "noatime,dax=always"}
+    no_dax = plan([fs_entry(mount_options="dax=always")], facts(), mount_dax=False)
+    assert no_dax["mount_options"] == {"db": "defaults"}
+
+
+def test_filesystem_as_declared_is_not_pending_and_there_is_no_work():
+    result = plan([fs_entry()], mounted_facts(), filesystems=True)
+    assert result["fs_pending"] == [] and result["todo"] == [] and result["work"] is False
+    assert names(result["filesystems"]) == ["db"]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"options": "noatime,dax=always"},  # fstab options differ
+        {"fstype": "xfs"},  # another filesystem type
+        {"path": "/mnt/other"},  # mounted elsewhere
+        {"fstab_path": "/tmp/fstab"},  # facts read for another fstab: they say nothing
+    ],
+)
+def test_filesystem_not_as_declared_is_pending(changed):
+    result = plan([fs_entry()], mounted_facts(**changed), filesystems=True)
+    assert result["fs_pending"] == ["db"] and result["work"] is True
+    # Without filesystem management the same host has nothing to do.
+    assert plan([fs_entry()], mounted_facts(**changed))["work"] is False
+
+
+def test_absent_entries_and_entries_without_filesystem_are_not_filesystems():
+    layout = [fs_entry(state="absent"), {"name": "raw", "size": "1G", "filesystem": None}]
+    result = plan(layout, facts(), filesystems=True)
+    assert result["filesystems"] == [] and result["fs_pending"] == [] and result["mount_options"] == {}
