@@ -80,6 +80,8 @@ class NodeService(csi_pb2_grpc.NodeServicer):
         check_capabilities([cap], "volume_capability")
         with self._lock(volume_id):
             namespace = self._namespace(volume_id)
+            # Before anything can write to the volume, its erase clearing must be on disk.
+            self.backend.pending.make_durable()
             device, rdev = self._device(namespace)
             if not os.path.isdir(staging):
                 raise InvalidArgument(
@@ -149,6 +151,7 @@ class NodeService(csi_pb2_grpc.NodeServicer):
             flags = [f for f in flags if f != "rw"] + ["ro"]
         with self._lock(volume_id):
             namespace = self._namespace(volume_id)
+            self.backend.pending.make_durable()  # as in NodeStageVolume
             device, rdev = self._device(namespace)
             current = mounts_at(target)
             if current:

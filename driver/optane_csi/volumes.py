@@ -227,12 +227,18 @@ class PendingErase:
     """Write-ahead erase marks: the volumes whose erase has not finished.
 
     An append-only journal in the state directory: ``+ <volume id>`` before ndctl creates
-    the namespace, ``- <volume id>`` once it is erased. Each line is written with O_DSYNC,
-    so it is on disk when the write returns: a crash can lose neither a mark (the retry or
-    the next start erases) nor a clearing (a mark that came back would erase a volume in
-    use). One synchronous append per step: a file per mark cost a create, an unlink and two
-    directory syncs, three times as much. The journal is rewritten with only the pending
-    marks when it is first read and after COMPACT_AFTER lines.
+    the namespace, ``- <volume id>`` once it is erased. What must survive a power cut:
+
+    * a mark, before ndctl runs: fdatasync'd at once, or a crash could hand out a
+      namespace holding an earlier volume's data (the retry or the next start erases);
+    * a clearing, before the volume can hold data: a mark that came back would erase it.
+      A volume holds no data before it is staged or published, so CreateVolume leaves its
+      clearing in the page cache (``durable=False``) and NodeStageVolume/NodePublishVolume
+      call make_durable() first. A lost clearing only erases a still empty volume again.
+
+    A process crash loses nothing: written lines are in the kernel. A file per mark cost a
+    create, an unlink and two directory syncs. The journal is rewritten with only the
+    pending marks when it is first read and after COMPACT_AFTER lines.
     """
 
     JOURNAL = "erase-journal"
@@ -246,23 +252,43 @@ class PendingErase:
         self._guard = threading.Lock()
         self._pending: set[str] | None = None  # read on first use
         self._lines = 0
-        self._fd: int | None = None  # the journal, open for synchronous appends once read
+        self._fd: int | None = None  # the journal, open for appends once read
+        self._unsynced = False  # lines written since the last fdatasync
 
     def mark(self, volume_id: str) -> None:
         with self._guard:
             self._load()
-            self._append(f"+ {volume_id}\n")
+            self._append(f"+ {volume_id}\n", durable=True)
             self._pending.add(volume_id)
 
-    def clear(self, volume_id: str) -> None:
+    def clear(self, volume_id: str, *, durable: bool = True) -> None:
+        """Clear a mark; ``durable=False`` leaves the line for make_durable() (see the class)."""
         with self._guard:
             self._load()
             if volume_id not in self._pending:
                 return
-            self._append(f"- {volume_id}\n")
+            self._append(f"- {volume_id}\n", durable=durable)
             self._pending.discard(volume_id)
             if self._lines >= self.COMPACT_AFTER:
                 self._rewrite()
+
+    def make_durable(self) -> None:
+        """Every line written so far is on disk when this returns (also lines another
+        process wrote, as when controller and node run as separate processes)."""
+        with self._guard:
+            if self._fd is not None:
+                if self._unsynced:
+                    os.fdatasync(self._fd)
+                    self._unsynced = False
+                return
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
 
     def pending(self, volume_id: str) -> bool:
         with self._guard:
@@ -274,13 +300,16 @@ class PendingErase:
             self._load()
             return sorted(self._pending)
 
-    def _append(self, line: str) -> None:
+    def _append(self, line: str, *, durable: bool) -> None:
         if self._fd is None:
-            self._fd = os.open(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_DSYNC | os.O_CLOEXEC, 0o600
-            )
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         os.write(self._fd, line.encode())
         self._lines += 1
+        if durable:
+            os.fdatasync(self._fd)  # also the earlier lines of this file
+            self._unsynced = False
+        else:
+            self._unsynced = True
 
     def close(self) -> None:
         with self._guard:
@@ -319,6 +348,7 @@ class PendingErase:
             os.close(fd)
         self._close_fd()  # it names the file being replaced; the next append opens the new one
         os.replace(temporary, self.path)
+        self._unsynced = False  # the new file was fsync'd, and the rename below made durable
         dir_fd = os.open(self.dir, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(dir_fd)
@@ -415,7 +445,9 @@ class Backend:
                 break
             time.sleep(DEVICE_WAIT_SECONDS / DEVICE_WAIT_POLLS)
         self.eraser.erase(device)
-        self.pending.clear(volume_id)
+        # The zeros are on disk (the eraser syncs the device). The clearing can wait in the
+        # page cache until the volume is staged or published: see PendingErase.
+        self.pending.clear(volume_id, durable=False)
         LOG.info("volume erased", extra={"fields": {"volume_id": volume_id, "namespace": namespace.dev}})
 
     def destroy(self, namespace) -> None:
@@ -446,6 +478,7 @@ class Backend:
                     self.pending.clear(volume_id)
                 else:
                     self.finish_erase(volume_id, namespace)
+        self.pending.make_durable()
         LOG.info("volumes rediscovered", extra={"fields": {"volumes": [ns.name for ns in volumes]}})
         return [ns.name for ns in volumes]
 

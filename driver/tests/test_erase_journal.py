@@ -101,3 +101,44 @@ def test_state_directory_is_created_private(tmp_path):
     PendingErase(str(state)).mark(FIRST)
     assert state.stat().st_mode & 0o777 == 0o700
     assert PendingErase(str(state)).all() == [FIRST]
+
+
+def counting_fdatasync(monkeypatch) -> list[int]:
+    """Counts os.fdatasync calls (each still syncs for real)."""
+    import os
+
+    calls: list[int] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    return calls
+
+
+def test_mark_is_synced_at_once_and_a_deferred_clearing_on_make_durable(tmp_path, monkeypatch):
+    synced = counting_fdatasync(monkeypatch)
+    marks = PendingErase(str(tmp_path))
+    marks.mark(FIRST)
+    assert len(synced) == 1  # on disk before ndctl may run
+    marks.clear(FIRST, durable=False)
+    assert len(synced) == 1 and journal_lines(tmp_path)[-1] == f"- {FIRST}"  # written, not yet synced
+    marks.make_durable()
+    assert len(synced) == 2
+    marks.make_durable()  # nothing new to sync
+    assert len(synced) == 2
+    marks.mark(SECOND)
+    marks.clear(SECOND)  # durable by default
+    assert len(synced) == 4
+
+
+def test_make_durable_syncs_what_another_process_wrote(tmp_path, monkeypatch):
+    PendingErase(str(tmp_path)).make_durable()  # no journal yet: nothing to do, no error
+    writer = PendingErase(str(tmp_path))
+    writer.mark(FIRST)
+    writer.clear(FIRST, durable=False)
+    synced = counting_fdatasync(monkeypatch)
+    PendingErase(str(tmp_path)).make_durable()  # e.g. the node process after the controller's create
+    assert len(synced) == 1

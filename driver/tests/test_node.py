@@ -565,3 +565,38 @@ def test_block_publish_onto_a_precreated_empty_directory(node_env):
     )
     assert error.code() == Code.FAILED_PRECONDITION
     assert (Path(target) / "keep").exists()
+
+
+def test_erase_clearing_is_on_disk_before_the_volume_is_staged(node_env, monkeypatch):
+    # CreateVolume leaves its erase clearing in the page cache; NodeStageVolume must sync it
+    # before mkfs writes to the volume, or a power cut could erase the volume's data at the next start.
+    served = node_env()
+    journal = os.path.join(served.config.state_dir, "erase-journal")
+    events: list[str] = []
+    real_sync, mounter = os.fdatasync, served.driver.mounter
+    real_mkfs = mounter.mkfs
+
+    def fdatasync(fd: int) -> None:
+        if os.path.realpath(f"/proc/self/fd/{fd}") == journal:
+            events.append("sync journal")
+        real_sync(fd)
+
+    def mkfs(*args, **kwargs):
+        events.append("mkfs")
+        return real_mkfs(*args, **kwargs)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(mounter, "mkfs", mkfs)
+    cap = mount_cap()
+    volume_id = served.controller.CreateVolume(
+        create_request("pvc-durable", 64 * MIB, caps=[cap])
+    ).volume.volume_id
+    assert events == ["sync journal"]  # the mark, before ndctl; the clearing is not synced yet
+    with open(journal) as handle:
+        assert handle.read().splitlines()[-1] == f"- {volume_id}"
+    staging, _target = co_paths(served, "pvc-durable")
+    served.node.NodeStageVolume(stage_request(volume_id, staging, cap))
+    assert events == ["sync journal", "sync journal", "mkfs"]
+    served.node.NodeUnstageVolume(
+        csi_pb2.NodeUnstageVolumeRequest(volume_id=volume_id, staging_target_path=staging)
+    )

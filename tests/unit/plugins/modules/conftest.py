@@ -1,4 +1,4 @@
-"""Make `ansible_collections.pmem.optane` importable for the module unit tests."""
+"""Make `ansible_collections.pmem.optane` importable for the module unit tests; simulated hosts."""
 
 import sys
 from pathlib import Path
@@ -18,3 +18,13 @@ try:
     import pmem_sim  # noqa: F401
 except ImportError:
     sys.path.insert(0, str(TESTS.parent / "simulator"))
+
+
+import pytest  # noqa: E402
+from uthelper import simulated_host  # noqa: E402
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """(make(preset) -> SimRunner, state path); PMEM_OPTANE_LOCK points into tmp_path."""
+    return simulated_host(tmp_path, monkeypatch)

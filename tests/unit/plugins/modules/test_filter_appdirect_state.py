@@ -6,32 +6,10 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pmem.optane.plugins.filter.appdirect_state import FilterModule
 from ansible_collections.pmem.optane.plugins.modules import pmem_goal, pmem_info
-from pmem_sim import model as sim_model
-from pmem_sim import topology
-from pmem_sim.runner import SimRunner
-from uthelper import run_module
+from uthelper import reboot, run_module
 
 state_of = FilterModule().filters()["appdirect_state"]
 ROLE_GATHER = {"gather": ["optane", "ndctl"]}
-
-
-@pytest.fixture
-def host(tmp_path, monkeypatch):
-    state = tmp_path / "state.json"
-    monkeypatch.setenv("PMEMSIM_STATE", str(state))
-    monkeypatch.setenv("PMEM_OPTANE_LOCK", str(tmp_path / "lock"))
-
-    def make(preset):
-        sim_model.save_state(str(state), topology.build_state(preset=preset))
-        return SimRunner(state)
-
-    return make, state
-
-
-def reboot(state, fail=None):
-    with sim_model.transaction(str(state)) as txn:
-        topology.apply_goals(txn.state, fail=fail)
-        txn.touch()
 
 
 def counted(runner):

@@ -5,39 +5,13 @@ AnsibleModule.run_command, and checks the result, the commands' effect on the si
 that check mode and refusals leave the state file byte for byte unchanged.
 """
 
-from pathlib import Path
-
 import pytest
 from ansible_collections.pmem.optane.plugins.modules import pmem_dax, pmem_goal, pmem_info, pmem_namespace
-from pmem_sim import model as sim_model
-from pmem_sim import topology
-from pmem_sim.runner import SimRunner
-from uthelper import run_module
-
-
-@pytest.fixture
-def host(tmp_path, monkeypatch):
-    """(make(preset) -> SimRunner, state path); PMEM_OPTANE_LOCK points into tmp_path."""
-    state = tmp_path / "state.json"
-    monkeypatch.setenv("PMEMSIM_STATE", str(state))
-    monkeypatch.setenv("PMEM_OPTANE_LOCK", str(tmp_path / "lock"))
-
-    def make(preset):
-        sim_model.save_state(str(state), topology.build_state(preset=preset))
-        return SimRunner(state)
-
-    return make, state
+from uthelper import reboot, run_module
 
 
 def run(module, args, monkeypatch, runner, **flags):
     return run_module(module, args, monkeypatch, runner, **flags)
-
-
-def reboot(state: Path, fail=None):
-    """What the BIOS does at boot: pending goals become regions (or fail)."""
-    with sim_model.transaction(str(state)) as txn:
-        topology.apply_goals(txn.state, fail=fail)
-        txn.touch()
 
 
 def labelled_qemu(make, monkeypatch):

@@ -198,3 +198,33 @@ def run_module(module, args, monkeypatch, runner, *, check=False, diff=False):
     with patch_module_args(args), pytest.raises(ModuleExit) as exited:
         module.main()
     return json.loads(json.dumps(exited.value.result))
+
+
+# --- simulated hosts for the in-process module runs ----------------------------------------
+
+
+def simulated_host(tmp_path, monkeypatch):
+    """(make(preset) -> SimRunner, state path) of a simulated host in tmp_path (the `host` fixture)."""
+    from pmem_sim import model as sim_model
+    from pmem_sim import topology
+    from pmem_sim.runner import SimRunner
+
+    state = tmp_path / "state.json"
+    monkeypatch.setenv("PMEMSIM_STATE", str(state))
+    monkeypatch.setenv("PMEM_OPTANE_LOCK", str(tmp_path / "lock"))
+
+    def make(preset):
+        sim_model.save_state(str(state), topology.build_state(preset=preset))
+        return SimRunner(state)
+
+    return make, state
+
+
+def reboot(state, fail=None):
+    """What the BIOS does at boot: pending goals become regions (or fail)."""
+    from pmem_sim import model as sim_model
+    from pmem_sim import topology
+
+    with sim_model.transaction(str(state)) as txn:
+        topology.apply_goals(txn.state, fail=fail)
+        txn.touch()
