@@ -102,11 +102,7 @@ def mount_options(entry, mount_dax=True):
     """The fstab options a declared filesystem is mounted with: the entry's own, dax=always last."""
     given = str(entry.get("mount_options") if _given(entry, "mount_options") else "dax=always").split(",")
     options = [option for option in given if option != "dax=always"] + (["dax=always"] if mount_dax else [])
-    unique = []
-    for option in options:
-        if option not in unique:
-            unique.append(option)
-    return ",".join(unique) or "defaults"
+    return ",".join(dict.fromkeys(options)) or "defaults"  # each option once, in order
 
 
 def _filesystem_done(entry, ns, facts, options, fstab_path, device_dir):
@@ -146,10 +142,12 @@ def namespaces_plan(
     existing = [ns for ns in facts.get("namespaces") or [] if (ns.get("size") or 0) > 0]
     regions = facts.get("regions") or []
     errors = layout_errors(layout)
+    # Every entry with its effective state (the state argument overrides), and the existing
+    # namespaces of its name: both the namespace and the filesystem checks read them.
+    effective = [dict(entry, state=state or entry.get("state") or "present") for entry in layout]
+    matches = [[ns for ns in existing if ns.get("name") == entry.get("name")] for entry in effective]
     todo = []
-    for index, entry in enumerate([] if errors else layout):
-        entry = dict(entry, state=state or entry.get("state") or "present")
-        found = [ns for ns in existing if ns.get("name") == entry.get("name")]
+    for index, (entry, found) in enumerate([] if errors else zip(effective, matches, strict=True)):
         if entry["state"] == "absent":
             if found:
                 todo.append(entry)
@@ -173,19 +171,18 @@ def namespaces_plan(
         if isinstance(ns.get("name"), str) and isinstance(ns.get("blockdev"), str)
     }
     # Declared present entries with a filesystem, and which of them are not yet as declared.
-    with_fs = [
-        dict(entry, state=state or entry.get("state") or "present")
-        for entry in layout
-        if (state or entry.get("state") or "present") == "present" and _given(entry, "filesystem")
+    fs_entries = [
+        (entry, found)
+        for entry, found in zip(effective, matches, strict=True)
+        if entry["state"] == "present" and _given(entry, "filesystem")
     ]
+    with_fs = [entry for entry, _found in fs_entries]
     options = {entry.get("name"): mount_options(entry, mount_dax) for entry in with_fs}
     fs_pending = []
-    for entry in with_fs:
-        found = [ns for ns in existing if ns.get("name") == entry.get("name")]
+    for entry, found in fs_entries:
         ns = found[0] if len(found) == 1 else {}
         if not _filesystem_done(entry, ns, facts, options[entry.get("name")], fstab_path, device_dir):
             fs_pending.append(entry.get("name"))
-    todo = [] if errors else todo
     purge = undeclared if purge_undeclared else []
     return {
         "errors": errors,
