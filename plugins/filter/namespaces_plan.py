@@ -125,6 +125,21 @@ def _filesystem_done(entry, ns, facts, options, fstab_path, device_dir):
     )
 
 
+def _facts_cannot_decide(facts, with_fs, filesystems, fstab_path, device_dir):
+    """Facts without ndctl's part, or read for another fstab or device directory than the
+    declared filesystems are managed in, cannot decide: the role reads its own."""
+    if not facts or "ndctl" not in (facts.get("gathered") or ["ndctl"]):
+        return True
+    return bool(
+        filesystems
+        and with_fs
+        and (
+            facts.get("fstab_path", fstab_path) != fstab_path
+            or facts.get("dev_dir", device_dir) != device_dir
+        )
+    )
+
+
 def namespaces_plan(
     layout,
     facts,
@@ -135,7 +150,7 @@ def namespaces_plan(
     fstab_path="/etc/fstab",
     mount_dax=True,
 ):
-    """{errors, todo, purge, devices, filesystems, fs_pending, mount_options, work} of one host."""
+    """{gather, errors, todo, purge, devices, filesystems, fs_pending, mount_options, work} of one host."""
     if not isinstance(layout, list) or not all(isinstance(entry, dict) for entry in layout):
         raise AnsibleFilterError("namespaces_plan: the layout must be a list of dicts")
     facts = facts or {}
@@ -185,6 +200,7 @@ def namespaces_plan(
             fs_pending.append(entry.get("name"))
     purge = undeclared if purge_undeclared else []
     return {
+        "gather": _facts_cannot_decide(facts, with_fs, filesystems, fstab_path, device_dir),
         "errors": errors,
         "todo": todo,
         "purge": purge,

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 COLLECTIONS = ROOT / ".build" / "collections"
 SIMFLEET = ROOT / "scripts" / "simfleet.py"
+# The fleet benchmark's callback: module calls per host and action, as JSON.
+COUNTER_PLUGINS = ROOT / "bench" / "callbacks"
+CONTROLLER_ACTIONS = frozenset(
+    "ansible.builtin." + name
+    for name in ("validate_argument_spec", "set_fact", "debug", "assert", "fail", "meta", "include_tasks")
+)
 PLAYBOOK_TIMEOUT_S = 600
 
 
@@ -60,6 +66,15 @@ class PlaybookRun:
     rc: int
     stdout: str
     stderr: str
+    # Task results per host and action (module_counter callback); empty unless counted.
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def module_calls(self) -> dict[str, dict[str, int]]:
+        """``calls`` without the actions that run on the controller and start no module."""
+        return {
+            host: {action: n for action, n in actions.items() if action not in CONTROLLER_ACTIONS}
+            for host, actions in self.calls.items()
+        }
 
     def recap(self) -> dict[str, dict[str, int]]:
         """PLAY RECAP counters per host."""
@@ -92,20 +107,30 @@ class Fleet:
     def snapshot(self) -> dict[str, bytes]:
         return {host: self.state_file(host).read_bytes() for host in self.hosts}
 
-    def playbook(self, name: str, *args: str, extra_vars: dict | None = None) -> PlaybookRun:
+    def playbook(
+        self, name: str, *args: str, extra_vars: dict | None = None, count_calls: bool = False
+    ) -> PlaybookRun:
         argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), f"pmem.optane.{name}", *args]
         if extra_vars:
             argv += ["-e", json.dumps(extra_vars)]
+        counts = self.directory / f"calls-{name}.json"
+        counts.unlink(missing_ok=True)
+        counting = dict(
+            ANSIBLE_CALLBACK_PLUGINS=str(COUNTER_PLUGINS),
+            ANSIBLE_CALLBACKS_ENABLED="module_counter",
+            PMEM_BENCH_COUNT_FILE=str(counts),
+        )
         done = subprocess.run(
             argv,
-            env=ansible_env(),
+            env=ansible_env(**(counting if count_calls else {})),
             capture_output=True,
             text=True,
             check=False,
             timeout=PLAYBOOK_TIMEOUT_S,
             cwd=self.directory,
         )
-        return PlaybookRun(done.returncode, done.stdout, done.stderr)
+        calls = json.loads(counts.read_text())["calls"] if count_calls and counts.exists() else {}
+        return PlaybookRun(done.returncode, done.stdout, done.stderr, calls)
 
     def tool(self, host: str, *argv: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, PMEMSIM_STATE=str(self.state_file(host)))

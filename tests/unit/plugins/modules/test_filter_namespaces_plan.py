@@ -176,3 +176,29 @@ def test_absent_entries_and_entries_without_filesystem_are_not_filesystems():
     layout = [fs_entry(state="absent"), {"name": "raw", "size": "1G", "filesystem": None}]
     result = plan(layout, facts(), filesystems=True)
     assert result["filesystems"] == [] and result["fs_pending"] == [] and result["mount_options"] == {}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, True),  # nothing handed over
+        ({"gathered": ["optane"]}, True),  # the appdirect role read Optane only
+        ({"gathered": ["ndctl", "optane"]}, False),
+        ({"namespaces": []}, False),  # no gathered list: an older result, read in full
+    ],
+)
+def test_facts_without_ndctl_part_cannot_decide(given, expected):
+    handed = dict(facts(), **given) if given else {}
+    assert plan([{"name": "db", "size": "1G"}], handed)["gather"] is expected
+
+
+def test_facts_for_another_fstab_or_device_dir_cannot_decide_declared_filesystems():
+    assert plan([fs_entry()], mounted_facts(), filesystems=True)["gather"] is False
+    other_fstab = mounted_facts(fstab_path="/tmp/fstab")
+    assert plan([fs_entry()], other_fstab, filesystems=True)["gather"] is True
+    other_dev = dict(mounted_facts(), dev_dir="/tmp/dev")
+    assert plan([fs_entry()], other_dev, filesystems=True)["gather"] is True
+    # They still decide when the role does not manage filesystems, or none is declared present.
+    assert plan([fs_entry()], other_fstab)["gather"] is False
+    assert plan([fs_entry(state="absent")], other_fstab, filesystems=True)["gather"] is False
+    assert plan([fs_entry()], other_fstab, filesystems=True, state="absent")["gather"] is False
