@@ -36,23 +36,6 @@ CALLBACK_DIR = Path(__file__).resolve().parent / "callbacks"
 RUN_TIMEOUT_S = 1800
 GOAL_RATIO = 1.5
 
-# Controller-side actions: they never start a module on the host.
-CONTROLLER_ACTIONS = {
-    "ansible.builtin.set_fact",
-    "ansible.builtin.debug",
-    "ansible.builtin.assert",
-    "ansible.builtin.fail",
-    "ansible.builtin.validate_argument_spec",
-    "ansible.builtin.include_role",
-    "ansible.builtin.include_tasks",
-    "ansible.builtin.meta",
-    "set_fact",
-    "debug",
-    "assert",
-    "fail",
-    "validate_argument_spec",
-}
-
 
 @dataclass
 class Run:
@@ -100,8 +83,6 @@ def run_playbook(inventory: Path, playbook: str, workdir: Path, forks: int, *ext
     calls_by_module: dict[str, int] = {}
     for host, modules in counts.get("calls", {}).items():
         for module, calls in modules.items():
-            if module in CONTROLLER_ACTIONS:
-                continue
             calls_by_host[host] = calls_by_host.get(host, 0) + calls
             calls_by_module[module] = calls_by_module.get(module, 0) + calls
     if done.returncode != 0:

@@ -9,13 +9,30 @@ import os
 
 from ansible.plugins.callback import CallbackBase
 
+# Controller-side actions: they never start a module on the host.
+CONTROLLER_ACTIONS = frozenset(
+    prefix + name
+    for prefix in ("", "ansible.builtin.", "ansible.legacy.")
+    for name in (
+        "set_fact",
+        "debug",
+        "assert",
+        "fail",
+        "validate_argument_spec",
+        "include_role",
+        "include_tasks",
+        "meta",
+    )
+)
+
 DOCUMENTATION = """
 name: module_counter
 type: aggregate
 short_description: count module calls per host (pmem.optane fleet benchmark)
 description:
-  - Writes the module calls per host and action, and the number of changed results, as JSON to
-    the file named by E(PMEM_BENCH_COUNT_FILE) when the playbook ends.
+  - Writes the module calls per host and action (results of actions that run on the controller
+    and start no module, such as set_fact or meta, left out), and the number of changed results,
+    as JSON to the file named by E(PMEM_BENCH_COUNT_FILE) when the playbook ends.
 requirements: [enabled in ANSIBLE_CALLBACKS_ENABLED]
 """
 
@@ -34,6 +51,8 @@ class CallbackModule(CallbackBase):
     def _count(self, result, *, changed: bool = False) -> None:
         host = result._host.get_name()
         action = result._task.action
+        if action in CONTROLLER_ACTIONS:
+            return
         # A loop reports each item; count the items, not the loop summary.
         items = result._result.get("results")
         count = len(items) if isinstance(items, list) and items else 1

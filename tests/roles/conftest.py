@@ -16,12 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 COLLECTIONS = ROOT / ".build" / "collections"
 SIMFLEET = ROOT / "scripts" / "simfleet.py"
-# The fleet benchmark's callback: module calls per host and action, as JSON.
+# The fleet benchmark's callback: module calls per host and module, as JSON.
 COUNTER_PLUGINS = ROOT / "bench" / "callbacks"
-CONTROLLER_ACTIONS = frozenset(
-    "ansible.builtin." + name
-    for name in ("validate_argument_spec", "set_fact", "debug", "assert", "fail", "meta", "include_tasks")
-)
 PLAYBOOK_TIMEOUT_S = 600
 
 
@@ -66,15 +62,8 @@ class PlaybookRun:
     rc: int
     stdout: str
     stderr: str
-    # Task results per host and action (module_counter callback); empty unless counted.
+    # Module calls per host and module (module_counter callback); empty unless counted.
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def module_calls(self) -> dict[str, dict[str, int]]:
-        """``calls`` without the actions that run on the controller and start no module."""
-        return {
-            host: {action: n for action, n in actions.items() if action not in CONTROLLER_ACTIONS}
-            for host, actions in self.calls.items()
-        }
 
     def recap(self) -> dict[str, dict[str, int]]:
         """PLAY RECAP counters per host."""

@@ -98,7 +98,7 @@ def test_filesystems_are_made_mounted_persisted_and_removed(fs_fleet):
     assert again.recap()["fs-host"]["changed"] == 0
     # The appdirect role's facts were read for /etc/fstab and /dev, not for the ones this
     # host's filesystems are managed in: the namespaces role reads its own, once.
-    assert again.module_calls() == {"fs-host": {"pmem.optane.pmem_info": 2}}
+    assert again.calls == {"fs-host": {"pmem.optane.pmem_info": 2}}
     # Everything is as declared: the role decided so from the facts, no filesystem task ran.
     assert "TASK [pmem.optane.namespaces : Make the filesystems]" not in again.stdout
     assert "TASK [pmem.optane.namespaces : Mount the filesystems" not in again.stdout

@@ -36,7 +36,7 @@ def test_provision_converges_then_changes_nothing(tmp_path):
     assert fleet.snapshot() == converged
     # Gather once, decide on the controller: the namespaces role reuses the appdirect
     # role's facts, so a compliant host costs one module call.
-    assert second.module_calls() == {host: {"pmem.optane.pmem_info": 1} for host in fleet.hosts}
+    assert second.calls == {host: {"pmem.optane.pmem_info": 1} for host in fleet.hosts}
 
 
 def test_nothing_reboots_unless_allowed(tmp_path):
