@@ -112,19 +112,22 @@ def take_from_host(staging, wheel_dir, expected):
     )
     for name, checksum in sorted(expected.items()):
         target = os.path.join(staging, name)
-        if os.path.exists(target):
+        if os.path.exists(target):  # shipped in the archive
+            if sha1_of(target) != checksum:
+                fail(f"{name} does not have the SHA-1 the controller listed ({checksum})")
             continue
         for directory in others:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate) and not os.path.islink(candidate) and sha1_of(candidate) == checksum:
-                shutil.copyfile(candidate, target)
+            if not os.path.isfile(candidate) or os.path.islink(candidate):
+                continue
+            # The copy is what gets installed, so the copy is what is checked (once).
+            shutil.copyfile(candidate, target)
+            if sha1_of(target) == checksum:
                 os.chmod(target, 0o644)
                 break
+            os.unlink(target)
         else:
             fail(f"{name} (sha1 {checksum}) was neither shipped nor found on the host")
-    for name, checksum in expected.items():
-        if sha1_of(os.path.join(staging, name)) != checksum:
-            fail(f"{name} does not have the SHA-1 the controller listed ({checksum})")
 
 
 def wheel_metadata(path):
