@@ -6,7 +6,7 @@
 demo-fleet: system-packages venv collection-link
 	$(ROOT)/scripts/demo.sh
 
-bench-fleet: venv collection-link
+bench-fleet: venv collection-link simulator-bytecode
 	$(PY) bench/bench_fleet.py
 
 DEMO_PREREQS += demo-fleet

@@ -37,3 +37,12 @@ def test_ansible_doc_renders_filters(name):
     for heading in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
         assert heading in result.stdout, f"{heading} missing from ansible-doc -t filter {name}"
     assert "[WARNING]" not in result.stderr, result.stderr
+
+
+def test_ansible_doc_renders_the_argument_lookup():
+    result = run([tool("ansible-doc"), "-t", "lookup", "pmem.optane.role_argument_errors"], env=ansible_env())
+    assert result.returncode == 0, result.stderr
+    for heading in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
+        assert heading in result.stdout, f"{heading} missing from ansible-doc -t lookup role_argument_errors"
+    assert "rolespec_validate" in result.stdout
+    assert "[WARNING]" not in result.stderr, result.stderr

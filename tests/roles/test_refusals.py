@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 
 import pytest
-from conftest import make_fleet
+from conftest import VENV_BIN, ansible_env, make_fleet
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +122,70 @@ def test_bad_layout_names_field_and_rule(provisioned):
     assert "namespaces_layout[1].name: x is declared twice" in run.stdout
     assert "namespaces_layout[1]: region and numa_node are mutually exclusive" in run.stdout
     assert fleet.snapshot() == before
+
+
+# The playbooks import the roles with rolespec_validate: false; the roles check their
+# variables on the controller (pmem.optane.role_argument_errors) before anything changes.
+@pytest.mark.parametrize(
+    ("playbook", "extra_vars", "message"),
+    [
+        (
+            "provision",
+            {"appdirect_memory_mode_percent": "lots"},
+            "argument 'appdirect_memory_mode_percent' is of type str and we were unable to convert to int",
+        ),
+        (
+            "provision",
+            {"namespaces_filesystems": "maybe"},
+            "argument 'namespaces_filesystems' is of type str and we were unable to convert to bool",
+        ),
+        (
+            "decommission",
+            {
+                "namespaces_allow_data_loss": True,
+                "namespaces_layout": [{"name": "db0", "size": "1G", "spare": 1}],
+            },
+            "namespaces_layout.spare",
+        ),
+    ],
+)
+def test_bad_role_variable_is_refused_naming_it_before_any_change(provisioned, playbook, extra_vars, message):
+    fleet, _ = provisioned
+    before = fleet.snapshot()
+
+    run = fleet.playbook(playbook, extra_vars=extra_vars)
+
+    assert run.rc != 0
+    assert "Validation of arguments failed" in run.stdout, run.stdout
+    assert message in run.stdout, run.stdout
+    assert fleet.snapshot() == before
+
+
+def test_controller_check_says_what_ansible_cores_role_check_says(fleet):
+    """The lookup's messages are exactly those of ansible-core's own role argument check."""
+    bad = {"namespaces_layout": [{"name": "db0", "mode": "raw-ish"}], "namespaces_reconfigure": "sometimes"}
+    play = fleet.directory / "core-check.yml"
+    tasks = [
+        {
+            "name": "Ask the lookup",
+            "ansible.builtin.debug": {"msg": "{{ query('pmem.optane.role_argument_errors', 'namespaces') }}"},
+        },
+        {"name": "Ask ansible-core", "ansible.builtin.include_role": {"name": "pmem.optane.namespaces"}},
+    ]
+    play.write_text(json.dumps([{"hosts": "sim-001", "gather_facts": False, "tasks": tasks}]))
+    done = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(fleet.inventory), str(play), "-e", json.dumps(bad)],
+        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    assert done.returncode != 0, done.stdout
+    results = [task["hosts"]["sim-001"] for task in json.loads(done.stdout)["plays"][0]["tasks"]]
+    ours, core = results[0]["msg"], results[-1]
+    assert core["failed"] and core["msg"].startswith("Validation of arguments failed"), core
+    assert sorted(ours) == sorted(core["argument_errors"])
+    assert any("namespaces_reconfigure" in message for message in ours), ours
+    assert any("value of mode must be one of" in message for message in ours), ours
