@@ -45,6 +45,16 @@ options:
     elements: str
     choices: [all, optane, memory_resources, ndctl, daxctl]
     default: [all]
+  ipmctl_attributes:
+    description:
+      - Also return every attribute ipmctl printed for each module, goal and region, by ipmctl's
+        own names, as C(attributes) of each entry of RV(dimms), RV(goals) and RV(ipmctl_regions)
+        (serial and part numbers, sparing, power limits and the like).
+      - Off by default. They are most of the result on an Optane host (about 1.4 KB per module), and
+        Ansible ships, parses and stores every byte of a result on each run and each host.
+    type: bool
+    default: false
+    version_added: 0.1.0
   mounts_path:
     description:
       - Mount table to read to find namespaces that are mounted.
@@ -175,6 +185,11 @@ dimms:
       description: Bytes of the module in App Direct mode; null when ipmctl does not say.
       type: int
       sample: 135291469824
+    attributes:
+      description: Every attribute C(ipmctl show -a -dimm) printed for the module, as strings.
+      returned: when O(ipmctl_attributes=true)
+      type: dict
+      sample: {"PartNumber": "NMA1XXD128GPS", "SerialNumber": "0x00000be8"}
 nvdimms:
   description: NVDIMMs as ndctl shows them (C(nmemN)); present on every NVDIMM platform.
   returned: always
@@ -210,7 +225,10 @@ goals:
       pending: true
       failed: false
 ipmctl_regions:
-  description: Regions as ipmctl shows them, with persistent memory type per socket. Empty without ipmctl.
+  description:
+    - Regions as ipmctl shows them, with persistent memory type per socket. Empty without ipmctl.
+    - Each region's C(attributes), every attribute ipmctl printed for it, only with O(ipmctl_attributes=true);
+      the same holds for RV(goals).
   returned: always
   type: list
   elements: dict
@@ -360,16 +378,26 @@ def gather_ipmctl(module, runner, result, with_memory_resources):
     if not found.ipmctl_usable:
         platform["reason"] = found.reason
         return
+    keep = module.params["ipmctl_attributes"]
     try:
-        result["dimms"] = [m.to_dict() for m in ipmctl.show_dimm()]
+        result["dimms"] = [_ipmctl_facts(m, keep) for m in ipmctl.show_dimm()]
         if with_memory_resources:
             result["memory_resources"] = ipmctl.show_memory_resources().to_dict()
         result["goals"] = [
-            dict(goal.to_dict(), pending=goal.pending, failed=goal.failed) for goal in ipmctl.show_goal()
+            dict(_ipmctl_facts(goal, keep), pending=goal.pending, failed=goal.failed)
+            for goal in ipmctl.show_goal()
         ]
-        result["ipmctl_regions"] = [region.to_dict() for region in ipmctl.show_region()]
+        result["ipmctl_regions"] = [_ipmctl_facts(region, keep) for region in ipmctl.show_region()]
     except PmemError as exc:
         fail_with(module, exc, "reading Optane facts with ipmctl failed: %s" % exc)
+
+
+def _ipmctl_facts(view, with_attributes):
+    """An ipmctl view's facts, with ipmctl's raw attribute table only when asked for."""
+    facts = view.to_dict()
+    if not with_attributes:
+        facts.pop("attributes", None)
+    return facts
 
 
 def gather_ndctl(module, runner, result):
@@ -440,6 +468,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             gather=dict(type="list", elements="str", default=["all"], choices=["all", *GATHER_PARTS]),
+            ipmctl_attributes=dict(type="bool", default=False),
             mounts_path=dict(type="path"),
             fstab_path=dict(type="path", default="/etc/fstab"),
             dev_dir=dict(type="path", default="/dev"),

@@ -61,6 +61,25 @@ def test_info_on_optane_reports_modules_and_pending_goal(host, monkeypatch):
     assert result["goals"] and all(g["pending"] and not g["failed"] for g in result["goals"])
 
 
+def test_info_returns_ipmctl_attributes_only_when_asked(host, monkeypatch):
+    make, _state = host
+    runner = make("optane-1s")
+    assert run(pmem_goal, {}, monkeypatch, runner)["changed"]
+
+    lean = run(pmem_info, {"gather": ["optane"]}, monkeypatch, runner)
+    full = run(pmem_info, {"gather": ["optane"], "ipmctl_attributes": True}, monkeypatch, runner)
+
+    assert lean["dimms"] and lean["goals"]
+    for key in ("dimms", "goals", "ipmctl_regions"):
+        assert all("attributes" not in entry for entry in lean[key]), key
+    assert all(entry["attributes"]["DimmID"] == entry["dimm_id"] for entry in full["dimms"])
+    assert all(entry["attributes"]["SocketID"] for entry in full["goals"])
+    # The named facts are the same either way; only the raw table is added.
+    assert [dict(d, attributes=None) for d in full["dimms"]] == [
+        dict(d, attributes=None) for d in lean["dimms"]
+    ]
+
+
 # --- pmem_goal ------------------------------------------------------------------------------
 
 
