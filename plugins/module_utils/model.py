@@ -9,7 +9,7 @@ Sizes are always int bytes. ``raw`` keeps the parsed JSON/XML object a value
 came from so callers can reach fields the model does not name.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .naming import is_driver_namespace
@@ -17,20 +17,19 @@ from .naming import is_driver_namespace
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+def _facts(value: Any) -> Any:
+    """A JSON-safe copy of ``value``: dataclasses become dicts of their fields, tuples lists,
+    and the ``raw`` tool objects are left out at every depth.
 
-
-def _without_raw(value: Any) -> Any:
-    """asdict() output without the ``raw`` tool objects, at every depth."""
-    if isinstance(value, dict):
-        return {k: _without_raw(v) for k, v in value.items() if k != "raw"}
+    One walk that skips ``raw`` before copying it: dataclasses.asdict() deep-copied every raw
+    tool object first, only for it to be dropped.
+    """
     if isinstance(value, (list, tuple)):
-        return [_without_raw(v) for v in value]
+        return [_facts(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _facts(item) for key, item in value.items() if key != "raw"}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _facts(getattr(value, f.name)) for f in fields(value) if f.name != "raw"}
     return value
 
 
@@ -38,7 +37,7 @@ class _Facts:
     """Mixin: ``to_dict()`` gives JSON-safe facts without the ``raw`` copies."""
 
     def to_dict(self) -> Dict[str, Any]:
-        return _plain(_without_raw(asdict(self)))  # type: ignore[call-overload]
+        return _facts(self)
 
 
 @dataclass(unsafe_hash=True)
