@@ -1,53 +1,152 @@
-"""Data classes describing PMem state as ndctl, daxctl and ipmctl report it.
+"""Value classes describing PMem state as ndctl, daxctl and ipmctl report it.
 
-They are values: equal and hashable by their fields, and never changed after they
-are built (nothing in the collection or the driver assigns to them). They are not
-declared frozen because a frozen dataclass's __init__ costs five times as much,
-and the CSI driver builds an inventory of them on every RPC.
+They are values: equal and hashable by their compared fields, and never changed after
+they are built (nothing in the collection or the driver assigns to them).
+
+They are declared like dataclasses (annotated fields, defaults, ``detail()`` for
+fields left out of equality) but built by ``_value`` below, without generated code:
+@dataclass compiles four functions per class at import, which was a quarter of the
+time pmem_info spent loading this library, on every module call of every host.
 
 Sizes are always int bytes. ``raw`` keeps the parsed JSON/XML object a value
 came from so callers can reach fields the model does not name.
 """
 
-from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .naming import is_driver_namespace
 
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
+_NO_DEFAULT = object()
+
+
+class _Detail(object):
+    """A field outside equality and hashing (as dataclasses.field(compare=False, hash=False))."""
+
+    __slots__ = ("default", "factory", "shown")
+
+    def __init__(self, default: Any, factory: Optional[Callable[[], Any]], shown: bool) -> None:
+        self.default = default
+        self.factory = factory
+        self.shown = shown
+
+
+def detail(default: Any = None, factory: Optional[Callable[[], Any]] = None, shown: bool = True) -> Any:
+    """Declare a field that equality, hashing and (with shown=False) repr leave out."""
+    return _Detail(default, factory, shown)
+
+
+def _value(cls: Any) -> Any:
+    """Give ``cls`` __init__, __eq__, __hash__ and __repr__ from its annotated fields.
+
+    What @dataclass(unsafe_hash=True) gives, built from closures: keyword or positional
+    arguments in declaration order, required fields before defaulted ones.
+    """
+    names: List[str] = []
+    defaults: Dict[str, Any] = {}
+    factories: Dict[str, Callable[[], Any]] = {}
+    compared: List[str] = []
+    shown: List[str] = []
+    # The class's own annotations (inspect.get_annotations is Python 3.10+; targets run 3.8).
+    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063
+        declared = cls.__dict__.get(name, _NO_DEFAULT)
+        if isinstance(declared, _Detail):
+            if declared.factory is not None:
+                factories[name] = declared.factory
+            else:
+                defaults[name] = declared.default
+            delattr(cls, name)
+            if declared.shown:
+                shown.append(name)
+        else:
+            if declared is not _NO_DEFAULT:
+                defaults[name] = declared
+            elif defaults or factories:
+                raise TypeError("%s: required field %s follows a defaulted one" % (cls.__name__, name))
+            compared.append(name)
+            shown.append(name)
+        names.append(name)
+    field_names = tuple(names)
+    known = frozenset(names)
+    compared_names = tuple(compared)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(field_names):
+            raise TypeError("%s() takes at most %d arguments" % (cls.__name__, len(field_names)))
+        values = self.__dict__
+        values.update(zip(field_names, args))  # noqa: B905 (checked above; strict= is 3.10+)
+        for name, value in kwargs.items():
+            if name not in known:
+                raise TypeError("%s() got an unexpected keyword argument %r" % (cls.__name__, name))
+            if name in values:
+                raise TypeError("%s() got multiple values for argument %r" % (cls.__name__, name))
+            values[name] = value
+        for name in field_names[len(args) :]:
+            if name not in values:
+                if name in defaults:
+                    values[name] = defaults[name]
+                elif name in factories:
+                    values[name] = factories[name]()
+                else:
+                    raise TypeError("%s() missing required argument %r" % (cls.__name__, name))
+
+    def _key(self: Any) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in compared_names)
+
+    def __eq__(self: Any, other: Any) -> Any:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _key(self) == _key(other)
+
+    def __hash__(self: Any) -> int:
+        return hash(_key(self))
+
+    def __repr__(self: Any) -> str:
+        return "%s(%s)" % (
+            cls.__qualname__,
+            ", ".join("%s=%r" % (name, getattr(self, name)) for name in shown),
+        )
+
+    cls.__init__ = __init__
+    cls.__eq__ = __eq__
+    cls.__hash__ = __hash__
+    cls.__repr__ = __repr__
+    cls._fields = field_names
+    return cls
+
 
 def _facts(value: Any) -> Any:
-    """A JSON-safe copy of ``value``: dataclasses become dicts of their fields, tuples lists,
-    and the ``raw`` tool objects are left out at every depth.
-
-    One walk that skips ``raw`` before copying it: dataclasses.asdict() deep-copied every raw
-    tool object first, only for it to be dropped.
+    """A JSON-safe copy of ``value``: model values become dicts of their fields, tuples
+    lists, and the ``raw`` tool objects are left out at every depth (skipped before
+    they are copied).
     """
     if isinstance(value, (list, tuple)):
         return [_facts(item) for item in value]
     if isinstance(value, dict):
         return {key: _facts(item) for key, item in value.items() if key != "raw"}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _facts(getattr(value, f.name)) for f in fields(value) if f.name != "raw"}
+    if isinstance(value, _Facts):
+        return {name: _facts(getattr(value, name)) for name in value._fields if name != "raw"}
     return value
 
 
-class _Facts:
-    """Mixin: ``to_dict()`` gives JSON-safe facts without the ``raw`` copies."""
+class _Facts(object):
+    """Base of the value classes: ``to_dict()`` gives JSON-safe facts without the ``raw`` copies."""
+
+    _fields: Tuple[str, ...] = ()
 
     def to_dict(self) -> Dict[str, Any]:
         return _facts(self)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Bus(_Facts):
     dev: str
     provider: Optional[str] = None
-    raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: Dict[str, Any] = detail(factory=dict, shown=False)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Dimm(_Facts):
     """An NVDIMM as ndctl sees it (nmemN)."""
 
@@ -58,12 +157,12 @@ class Dimm(_Facts):
     state: str = "enabled"
     security: Optional[str] = None
     flags: Tuple[str, ...] = ()
-    health: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
-    firmware: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
-    raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    health: Optional[Dict[str, Any]] = detail()
+    firmware: Optional[Dict[str, Any]] = detail()
+    raw: Dict[str, Any] = detail(factory=dict, shown=False)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Mapping(_Facts):
     dimm: str
     offset: int
@@ -71,7 +170,7 @@ class Mapping(_Facts):
     position: int
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class DaxDevice(_Facts):
     chardev: str
     size: int
@@ -83,10 +182,10 @@ class DaxDevice(_Facts):
     total_memblocks: Optional[int] = None
     movable: Optional[bool] = None
     state: Optional[str] = None
-    raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: Dict[str, Any] = detail(factory=dict, shown=False)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Namespace(_Facts):
     """A namespace. ``size`` is the usable size ndctl reports (after metadata).
 
@@ -110,7 +209,7 @@ class Namespace(_Facts):
     target_node: Optional[int] = None
     region: Optional[str] = None
     dax_devices: Tuple[DaxDevice, ...] = ()
-    raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: Dict[str, Any] = detail(factory=dict, shown=False)
 
     @property
     def enabled(self) -> bool:
@@ -143,7 +242,7 @@ class Namespace(_Facts):
             return None
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Region(_Facts):
     dev: str
     size: int
@@ -160,7 +259,7 @@ class Region(_Facts):
     namespaces: Tuple[Namespace, ...] = ()
     # Idle 0-size seed namespaces (seen with -i); kept apart from real namespaces.
     seeds: Tuple[Namespace, ...] = ()
-    raw: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: Dict[str, Any] = detail(factory=dict, shown=False)
 
     @property
     def label_less(self) -> bool:
@@ -187,7 +286,7 @@ class Region(_Facts):
             return None
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Inventory(_Facts):
     buses: Tuple[Bus, ...] = ()
     dimms: Tuple[Dimm, ...] = ()
@@ -254,7 +353,7 @@ class Inventory(_Facts):
 # --- ipmctl views ---------------------------------------------------------------------
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class PmemModule(_Facts):
     """An Optane PMem module as ipmctl shows it (show -dimm -a)."""
 
@@ -273,18 +372,18 @@ class PmemModule(_Facts):
     configuration_status: Optional[str] = None
     sku_violation: Optional[bool] = None
     manageability_state: Optional[str] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class MemoryResources(_Facts):
     """show -memoryresources: capacity per memory type, for DDR, PMem modules and in total."""
 
-    volatile: Dict[str, Optional[int]] = field(default_factory=dict, compare=False, hash=False)
-    app_direct: Dict[str, Optional[int]] = field(default_factory=dict, compare=False, hash=False)
-    cache: Dict[str, Optional[int]] = field(default_factory=dict, compare=False, hash=False)
-    inaccessible: Dict[str, Optional[int]] = field(default_factory=dict, compare=False, hash=False)
-    physical: Dict[str, Optional[int]] = field(default_factory=dict, compare=False, hash=False)
+    volatile: Dict[str, Optional[int]] = detail(factory=dict)
+    app_direct: Dict[str, Optional[int]] = detail(factory=dict)
+    cache: Dict[str, Optional[int]] = detail(factory=dict)
+    inaccessible: Dict[str, Optional[int]] = detail(factory=dict)
+    physical: Dict[str, Optional[int]] = detail(factory=dict)
 
     @property
     def pmem_app_direct(self) -> int:
@@ -295,7 +394,7 @@ class MemoryResources(_Facts):
         return int(self.volatile.get("pmem_module") or 0)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Goal(_Facts):
     """A memory allocation goal on one module (show -goal)."""
 
@@ -309,7 +408,7 @@ class Goal(_Facts):
     app_direct1_index: Optional[str] = None
     app_direct2_index: Optional[str] = None
     status: Optional[str] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
     @property
     def status_prefix(self) -> Optional[str]:
@@ -327,7 +426,7 @@ class Goal(_Facts):
         return self.status_prefix in (None, "New")
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class IpmctlRegion(_Facts):
     socket_id: Optional[int]
     persistent_memory_type: Optional[str] = None
@@ -337,10 +436,10 @@ class IpmctlRegion(_Facts):
     dimm_ids: Tuple[str, ...] = ()
     region_id: Optional[int] = None
     iset_id: Optional[int] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class TopologyEntry(_Facts):
     dimm_id: str
     memory_type: Optional[str] = None
@@ -348,30 +447,30 @@ class TopologyEntry(_Facts):
     physical_id: Optional[str] = None
     device_locator: Optional[str] = None
     socket_id: Optional[int] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
     @property
     def is_pmem(self) -> bool:
         return self.dimm_id not in ("N/A", "") and not (self.memory_type or "").startswith("DDR")
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Sensor(_Facts):
     dimm_id: str
     type: str
     current_value: Optional[str] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Firmware(_Facts):
     dimm_id: str
     active_fw_version: Optional[str] = None
     staged_fw_version: Optional[str] = None
-    attributes: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    attributes: Dict[str, str] = detail(factory=dict)
 
 
-@dataclass(unsafe_hash=True)
+@_value
 class Platform(_Facts):
     """Can this host be managed with ipmctl? ``reason`` explains a False."""
 

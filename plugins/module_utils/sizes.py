@@ -5,7 +5,6 @@ reported in the reference transcripts (pmem-tools.md section 2.3).
 """
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from .errors import BadAlignment, BadSize, InsufficientCapacity, InvalidRequest, LabelLessRegion
@@ -84,6 +83,10 @@ def parse_size(value: Any, field: str = "size") -> int:
     number, unit = match.group(1), match.group(2).lower()
     if unit not in _BINARY_UNITS:
         raise InvalidRequest(field, rule, value)
+    # decimal is imported where it is needed: loading it costs every module call a few
+    # milliseconds, and most calls (pmem_info on every host) never parse a size.
+    from decimal import Decimal, InvalidOperation
+
     try:
         exact = Decimal(number) * _BINARY_UNITS[unit]
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
@@ -113,6 +116,8 @@ def parse_ndctl_number(value: Any) -> Optional[int]:
             return int(hex_match.group(1), 16)
         human = _NDCTL_HUMAN_RE.match(value)
         if human:
+            from decimal import Decimal  # see parse_size
+
             return int(Decimal(human.group(1)) * _BINARY_UNITS[human.group(2).lower()])
         if value.strip().lstrip("-").isdigit():
             return int(value)

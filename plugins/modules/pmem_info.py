@@ -346,7 +346,6 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ansible_runner import AnsibleRunner  # noqa: E402
-from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.errors import PmemError, ToolMissing  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.ipmctl import Ipmctl  # noqa: E402
 from ansible_collections.pmem.optane.plugins.module_utils.mounts import (  # noqa: E402
@@ -442,6 +441,9 @@ def _device_path(ns, dev_dir):
 
 
 def gather_daxctl(module, runner, result):
+    # Imported here: most calls (the roles' on every host) do not gather daxctl.
+    from ansible_collections.pmem.optane.plugins.module_utils.daxctl import Daxctl
+
     try:
         devices = Daxctl(runner, binary=module.params["daxctl_path"] or "daxctl").list()
     except ToolMissing as exc:

@@ -67,3 +67,39 @@ def test_to_dict_drops_raw_at_every_depth():
     assert "raw" not in facts and "raw" not in facts["namespaces"][0]
     assert "raw" not in facts["namespaces"][0]["dax_devices"][0]
     assert facts["namespaces"][0]["dax_devices"][0]["chardev"] == "dax0.0"
+
+
+def test_values_compare_and_hash_by_compared_fields_only():
+    first = Namespace("namespace0.0", "fsdax", 1 << 30, name="db0", raw={"from": "ndctl"})
+    same = Namespace("namespace0.0", "fsdax", 1 << 30, name="db0", raw={"other": "json"})
+    assert first == same and hash(first) == hash(same) and len({first, same}) == 1
+    assert first != Namespace("namespace0.0", "fsdax", 2 << 30, name="db0")
+    # Another class with equal field values is not equal.
+    assert Mapping("nmem0", 0, 1, 0) != ("nmem0", 0, 1, 0)
+    goal = Goal(0, "0x0001", status="New", attributes={"Status": "New"})
+    assert goal == Goal(0, "0x0001", status="New") and hash(goal) == hash(Goal(0, "0x0001", status="New"))
+
+
+def test_values_repr_shows_fields_but_not_raw():
+    text = repr(DaxDevice("dax0.0", 4096, raw={"secret": 1}))
+    assert text.startswith("DaxDevice(chardev='dax0.0', size=4096, mode=None")
+    assert "raw" not in text and "secret" not in text
+
+
+def test_values_reject_bad_arguments_like_a_dataclass():
+    import pytest
+
+    with pytest.raises(TypeError, match="missing required argument 'size'"):
+        Region("region0")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sise'"):
+        Region("region0", sise=1)
+    with pytest.raises(TypeError, match="multiple values for argument 'dev'"):
+        Region("region0", 1, dev="region1")
+    with pytest.raises(TypeError, match="at most"):
+        Mapping("nmem0", 0, 1, 0, 5)
+
+
+def test_default_factories_give_each_value_its_own_container():
+    first, second = Region("region0", 1), Region("region1", 1)
+    assert first.raw == {} and first.raw is not second.raw
+    assert Region("region0", 1).align == 16 * 1024 * 1024 and Region("region0", 1).mappings == ()
