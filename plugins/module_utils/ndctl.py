@@ -25,7 +25,6 @@ from .errors import (
 from .model import NULL_UUID, Bus, DaxDevice, Dimm, Inventory, Mapping, Namespace, Region
 from .naming import MAX_NAMESPACE_NAME_LENGTH
 from .runner import CommandResult, CommandRunner
-from .sizes import MODES, ndctl_size_arg, parse_ndctl_number, validate_mode_options
 
 UINT64_MASK = 0xFFFFFFFFFFFFFFFF
 
@@ -153,6 +152,42 @@ def parse_list_output(stdout: str) -> Dict[str, List[Dict[str, Any]]]:
         merged = [v for value in values for v in (value if isinstance(value, list) else [value])]
         return normalize_list(merged)
     return normalize_list(values[0])
+
+
+# ndctl -u prints hex numbers and --human rounded sizes, "4.00 GiB (4.29 GB)".
+_HEX_NUMBER_RE = re.compile(r"^\s*0x([0-9a-fA-F]+)\s*$")
+_HUMAN_SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]iB|B)\b")
+_HUMAN_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40, "pib": 1 << 50}
+
+
+def parse_ndctl_number(value: Any) -> Optional[int]:
+    """A number as ndctl prints it: int, ``"0x..."`` (with -u) or ``"4.00 GiB (4.29 GB)"``.
+
+    Human strings are rounded by ndctl, so the result is approximate; the library
+    never asks for -u itself. None stays None. Here rather than in sizes.py: reading
+    ndctl's output should not load the size rules (pmem_info compiles every file it
+    imports on every call).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str):
+        hex_match = _HEX_NUMBER_RE.match(value)
+        if hex_match:
+            return int(hex_match.group(1), 16)
+        human = _HUMAN_SIZE_RE.match(value)
+        if human:
+            from decimal import Decimal  # only for --human output, which the library never asks for
+
+            return int(Decimal(human.group(1)) * _HUMAN_UNITS[human.group(2).lower()])
+        if value.strip().lstrip("-").isdigit():
+            return int(value)
+    raise ValueError("not an ndctl number: %r" % (value,))
 
 
 def _int(value: Any) -> Optional[int]:
@@ -504,6 +539,8 @@ class Ndctl:
 
     def list(self, **flags: Any) -> Dict[str, List[Dict[str, Any]]]:
         """``ndctl list`` normalised to buses/dimms/regions/namespaces lists (see normalize_list)."""
+        from .sizes import MODES  # the size rules load only where a request is checked
+
         if flags.get("mode") is not None and flags["mode"] not in MODES:
             raise InvalidRequest("mode", "must be one of %s" % ", ".join(MODES), flags["mode"])
         result = self._checked(self.list_args(**flags), "ndctl list")
@@ -556,6 +593,8 @@ class Ndctl:
         reconfig: Optional[str] = None,
         greedy: bool = False,
     ) -> List[str]:
+        from .sizes import ndctl_size_arg, validate_mode_options  # see list()
+
         validate_mode_options(mode, align, map, sector_size)
         _check_name(name)
         if uuid is not None and not _UUID_RE.match(str(uuid)):

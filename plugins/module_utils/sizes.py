@@ -51,8 +51,6 @@ _BINARY_UNITS = {
 }
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 _HEX_RE = re.compile(r"^\s*0x([0-9a-fA-F]+)\s*$")
-# ndctl --human: "4.00 GiB (4.29 GB)" (approximate, 2 decimals).
-_NDCTL_HUMAN_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]iB|B)\b")
 
 
 def parse_size(value: Any, field: str = "size") -> int:
@@ -94,34 +92,6 @@ def parse_size(value: Any, field: str = "size") -> int:
     if exact != exact.to_integral_value():
         raise InvalidRequest(field, "must be a whole number of bytes", value)
     return int(exact)
-
-
-def parse_ndctl_number(value: Any) -> Optional[int]:
-    """A number as ndctl prints it: int, ``"0x..."`` (with -u) or ``"4.00 GiB (4.29 GB)"``.
-
-    Human strings are rounded by ndctl, so the result is approximate; the library
-    never asks for -u itself. None stays None.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str):
-        hex_match = _HEX_RE.match(value)
-        if hex_match:
-            return int(hex_match.group(1), 16)
-        human = _NDCTL_HUMAN_RE.match(value)
-        if human:
-            from decimal import Decimal  # see parse_size
-
-            return int(Decimal(human.group(1)) * _BINARY_UNITS[human.group(2).lower()])
-        if value.strip().lstrip("-").isdigit():
-            return int(value)
-    raise ValueError("not an ndctl number: %r" % (value,))
 
 
 def format_size(size: int) -> str:

@@ -16,6 +16,7 @@ from plugins.module_utils.ndctl import (
     parse_count,
     parse_json_objects,
     parse_list_output,
+    parse_ndctl_number,
     tool_message,
 )
 from plugins.module_utils.runner import CommandResult
@@ -542,3 +543,13 @@ def test_list_type_filter():
 def test_errno_fallback_when_text_is_unknown(rc, cls):
     err = error_for(CommandResult(("ndctl", "x"), rc, "", "something new\n"), "x")
     assert type(err) is cls and err.tool_message == "something new"
+
+
+def test_parse_ndctl_number():
+    assert parse_ndctl_number("4.00 GiB (4.29 GB)") == 4 << 30
+    assert parse_ndctl_number("16.00 MiB (16.78 MB)") == 16 << 20
+    assert parse_ndctl_number("0x2468ae00123457") == 0x2468AE00123457
+    assert parse_ndctl_number(0) == 0
+    assert parse_ndctl_number(None) is None
+    with pytest.raises(ValueError):
+        parse_ndctl_number("lots")

@@ -18,7 +18,6 @@ from plugins.module_utils.sizes import (
     largest_namespace,
     largest_usable,
     ndctl_size_arg,
-    parse_ndctl_number,
     parse_size,
     request_for,
     size_granule,
@@ -69,16 +68,6 @@ def test_parse_size_rejects_garbage_naming_the_field(bad):
         parse_size(bad, field="namespaces[0].size")
     assert info.value.field == "namespaces[0].size"
     assert "namespaces[0].size" in str(info.value)
-
-
-def test_parse_ndctl_number():
-    assert parse_ndctl_number("4.00 GiB (4.29 GB)") == 4 * GIB
-    assert parse_ndctl_number("16.00 MiB (16.78 MB)") == 16 * MIB
-    assert parse_ndctl_number("0x2468ae00123457") == 0x2468AE00123457
-    assert parse_ndctl_number(0) == 0
-    assert parse_ndctl_number(None) is None
-    with pytest.raises(ValueError):
-        parse_ndctl_number("lots")
 
 
 def test_format_size_and_arg():
