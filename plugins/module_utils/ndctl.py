@@ -8,6 +8,7 @@ the exit code and ndctl's stderr text (pmem-tools.md section 2.3/2.4).
 import json
 import re
 import uuid as uuid_module
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .errors import (
@@ -182,8 +183,6 @@ def parse_ndctl_number(value: Any) -> Optional[int]:
             return int(hex_match.group(1), 16)
         human = _HUMAN_SIZE_RE.match(value)
         if human:
-            from decimal import Decimal  # only for --human output, which the library never asks for
-
             return int(Decimal(human.group(1)) * _HUMAN_UNITS[human.group(2).lower()])
         if value.strip().lstrip("-").isdigit():
             return int(value)

@@ -5,6 +5,7 @@ reported in the reference transcripts (pmem-tools.md section 2.3).
 """
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from .errors import BadAlignment, BadSize, InsufficientCapacity, InvalidRequest, LabelLessRegion
@@ -81,10 +82,6 @@ def parse_size(value: Any, field: str = "size") -> int:
     number, unit = match.group(1), match.group(2).lower()
     if unit not in _BINARY_UNITS:
         raise InvalidRequest(field, rule, value)
-    # decimal is imported where it is needed: loading it costs every module call a few
-    # milliseconds, and most calls (pmem_info on every host) never parse a size.
-    from decimal import Decimal, InvalidOperation
-
     try:
         exact = Decimal(number) * _BINARY_UNITS[unit]
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
