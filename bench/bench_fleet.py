@@ -9,9 +9,12 @@ measures, wall clock:
 * the idempotent re-run on the now compliant fleet;
 * module calls per host in each run (counted by a callback, not estimated);
 * the floor: a play running ansible.builtin.ping as often per host as the
-  re-run called modules per host, over the same inventory and forks.
+  re-run called modules per host, over the same inventory and forks;
+* the split of the re-run's extra cost over the floor: a play making only the
+  roles' one pmem_info call (same gather, registered under the same name)
+  tells the module's share from the share of the roles' decisions.
 
-The re-run and the floor are measured --repeat times each, alternately, and
+The re-run, the floor and the pmem_info play are measured --repeat times each, alternately, and
 the medians are compared: a single floor run varies by 10-15 % on a two-core
 machine, more than the margin the goal leaves. Next to the wall clock it
 prints the CPU seconds of each run (ansible-playbook and everything it
@@ -131,6 +134,28 @@ def ping_playbook(workdir: Path, repeat: int) -> Path:
     return path
 
 
+def info_playbook(workdir: Path) -> Path:
+    """The re-run's module call alone: the appdirect role's pmem_info call with its default gather."""
+    play = [
+        {
+            "name": "The roles' fact gathering alone",
+            "hosts": "all",
+            "gather_facts": False,
+            "environment": "{{ pmem_environment | default({}) }}",
+            "tasks": [
+                {
+                    "name": "Gather the PMem facts of the node",
+                    "pmem.optane.pmem_info": {"gather": ["optane", "ndctl"]},
+                    "register": "appdirect_pmem_info",
+                }
+            ],
+        }
+    ]
+    path = workdir / "pmem-info.yml"
+    path.write_text(json.dumps(play))
+    return path
+
+
 def bench(hosts: int, forks: int, repeat: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"bench-fleet-{hosts}-") as tmp:
         workdir = Path(tmp)
@@ -152,12 +177,22 @@ def bench(hosts: int, forks: int, repeat: int) -> dict[str, object]:
         reruns = [run_playbook(inventory, "pmem.optane.provision", workdir, forks)]
         per_host = max(1, round(reruns[0].calls_per_host()))
         floor_play = str(ping_playbook(workdir, per_host))
+        info_play = str(info_playbook(workdir))
         floors = [run_playbook(inventory, floor_play, workdir, forks)]
-        # Alternate, so that a slow minute of the machine hits both sides alike.
+        infos = [run_playbook(inventory, info_play, workdir, forks)]
+        # Alternate, so that a slow minute of the machine hits all sides alike.
         for _ in range(repeat - 1):
             reruns.append(run_playbook(inventory, "pmem.optane.provision", workdir, forks))
             floors.append(run_playbook(inventory, floor_play, workdir, forks))
-    return {"hosts": hosts, "first": first, "reruns": reruns, "floors": floors, "ping_tasks": per_host}
+            infos.append(run_playbook(inventory, info_play, workdir, forks))
+    return {
+        "hosts": hosts,
+        "first": first,
+        "reruns": reruns,
+        "floors": floors,
+        "infos": infos,
+        "ping_tasks": per_host,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +239,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"      re-runs s:         {', '.join(f'{run.seconds:.1f}' for run in reruns)}")
         print(f"      floors s:          {', '.join(f'{run.seconds:.1f}' for run in floors)}")
+        infos = result["infos"]
+        assert isinstance(infos, list)
+        info = median_run(infos)
+        if floor.seconds and all(run.rc == 0 for run in infos):
+            module_share = (info.seconds - floor.seconds) / floor.seconds
+            decision_share = (rerun.seconds - info.seconds) / floor.seconds
+            print(
+                f"      pmem_info alone s: {', '.join(f'{run.seconds:.1f}' for run in infos)}; "
+                f"of the re-run's {ratio - 1:+.2f} x floor, the module call {module_share:+.2f}, "
+                f"the roles' decisions {decision_share:+.2f}"
+            )
         print(f"      first run modules: {json.dumps(first.calls_by_module, sort_keys=True)}")
         print(f"      re-run modules:    {json.dumps(rerun.calls_by_module, sort_keys=True)}")
         if not clean:
