@@ -14,9 +14,10 @@ measures, wall clock:
   roles' one pmem_info call (same gather, registered under the same name)
   tells the module's share from the share of the roles' decisions.
 
-The re-run, the floor and the pmem_info play are measured --repeat times each, alternately, and
-the medians are compared: a single floor run varies by 10-15 % on a two-core
-machine, more than the margin the goal leaves. Next to the wall clock it
+The re-run, the floor and the pmem_info play are measured --repeat times
+each, alternately, and the medians are compared: a single floor run varies
+by 10-15 % on a two-core machine, more than the margin the goal leaves.
+Next to the wall clock it
 prints the CPU seconds of each run (ansible-playbook and everything it
 started), which vary far less. The goal is median re-run <= 1.5 x median
 floor: gather once, decide locally, act only where something differs. Every
@@ -38,6 +39,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -117,43 +120,38 @@ def median_run(runs: list[Run]) -> Run:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def ping_playbook(workdir: Path, repeat: int) -> Path:
-    """The floor: `repeat` ping tasks per host, same play keywords as provision.yml."""
-    tasks = [{"name": f"Ping {index + 1}", "ansible.builtin.ping": None} for index in range(max(1, repeat))]
+def write_play(path: Path, name: str, tasks: list[dict[str, object]]) -> Path:
+    """One play over all hosts with provision.yml's play keywords (no fact gathering, the tool env)."""
     play = [
         {
-            "name": "Ansible's floor",
+            "name": name,
             "hosts": "all",
             "gather_facts": False,
             "environment": "{{ pmem_environment | default({}) }}",
             "tasks": tasks,
         }
     ]
-    path = workdir / f"ping-{repeat}.yml"
     path.write_text(json.dumps(play))
     return path
+
+
+def ping_playbook(workdir: Path, repeat: int) -> Path:
+    """The floor: `repeat` ping tasks per host."""
+    tasks = [{"name": f"Ping {index + 1}", "ansible.builtin.ping": None} for index in range(max(1, repeat))]
+    return write_play(workdir / f"ping-{repeat}.yml", "Ansible's floor", tasks)
 
 
 def info_playbook(workdir: Path) -> Path:
-    """The re-run's module call alone: the appdirect role's pmem_info call with its default gather."""
-    play = [
-        {
-            "name": "The roles' fact gathering alone",
-            "hosts": "all",
-            "gather_facts": False,
-            "environment": "{{ pmem_environment | default({}) }}",
-            "tasks": [
-                {
-                    "name": "Gather the PMem facts of the node",
-                    "pmem.optane.pmem_info": {"gather": ["optane", "ndctl"]},
-                    "register": "appdirect_pmem_info",
-                }
-            ],
-        }
-    ]
-    path = workdir / "pmem-info.yml"
-    path.write_text(json.dumps(play))
-    return path
+    """The re-run's module call alone: the appdirect role's pmem_info call, as its defaults make it."""
+    defaults = yaml.safe_load((ROOT / "roles" / "appdirect" / "defaults" / "main.yml").read_text())
+    # As the role's gather task: appdirect_gather | union(['optane']).
+    gather = list(dict.fromkeys([*defaults["appdirect_gather"], "optane"]))
+    task = {
+        "name": "Gather the PMem facts of the node",
+        "pmem.optane.pmem_info": {"gather": gather},
+        "register": "appdirect_pmem_info",
+    }
+    return write_play(workdir / "pmem-info.yml", "The roles' fact gathering alone", [task])
 
 
 def bench(hosts: int, forks: int, repeat: int) -> dict[str, object]:
@@ -222,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     for size in sizes:
         result = bench(size, args.forks, args.repeat)
-        first, reruns, floors = result["first"], result["reruns"], result["floors"]
-        assert isinstance(first, Run) and isinstance(reruns, list) and isinstance(floors, list)
+        first, reruns, floors, infos = result["first"], result["reruns"], result["floors"], result["infos"]
+        assert isinstance(first, Run) and all(isinstance(runs, list) for runs in (reruns, floors, infos))
         rerun, floor = median_run(reruns), median_run(floors)
         ratio = rerun.seconds / floor.seconds if floor.seconds else float("inf")
         rerun_cpu = statistics.median(run.cpu_seconds for run in reruns)
@@ -239,8 +237,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"      re-runs s:         {', '.join(f'{run.seconds:.1f}' for run in reruns)}")
         print(f"      floors s:          {', '.join(f'{run.seconds:.1f}' for run in floors)}")
-        infos = result["infos"]
-        assert isinstance(infos, list)
         info = median_run(infos)
         if floor.seconds and all(run.rc == 0 for run in infos):
             module_share = (info.seconds - floor.seconds) / floor.seconds
