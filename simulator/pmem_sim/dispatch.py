@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from . import model as m
+from . import readcache
 from .result import Output
 
 TOOLS = ("ndctl", "daxctl", "ipmctl")
@@ -61,12 +62,21 @@ def run_tool(
                 out, changed = _execute(tool, state, args, tty, stdin)
                 if changed:
                     txn.touch()
+                elif out.rc == 0 and not tty and not state["faults"]:
+                    _remember_read(txn, tool, args, out)
         if latency:
             m.sleep_ms(latency)
     except m.StateError as exc:
         return RC_STATE_ERROR, "", f"{tool} (pmem-sim): {exc}\n"
     stdout, stderr = out.text()
     return out.rc, stdout, stderr
+
+
+def _remember_read(txn: m.Transaction, tool: str, args: list[str], out: Output) -> None:
+    """Keep a clean read's answer for the launchers (see readcache.py); under the state's lock."""
+    stdout, stderr = out.text()
+    if not stderr:
+        readcache.remember(txn.path, txn.key, tool, args, stdout)
 
 
 def _read_line() -> str:

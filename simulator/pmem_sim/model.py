@@ -26,6 +26,8 @@ import sys
 import time
 import zlib
 
+from . import readcache
+
 # Annotations only: typing is not imported at run time (tool start-up time).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -203,6 +205,11 @@ def _write_cache(path: str, key: tuple, state: State) -> None:
 
 
 def load_state(path: str) -> State:
+    return load_state_and_key(path)[0]
+
+
+def load_state_and_key(path: str) -> tuple[State, str]:
+    """The state and a key naming its exact bytes (the read cache stamps its answers with it)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -224,7 +231,7 @@ def load_state(path: str) -> State:
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise StateError(f"{STATE_ENV}={path}: unsupported state format {found!r}")
-    return state
+    return state, f"{key[1]}-{key[2]}"
 
 
 def save_state(path: str, state: State) -> None:
@@ -236,6 +243,7 @@ def save_state(path: str, state: State) -> None:
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(raw)
+    readcache.forget(path)  # before the rename: no kept answer may describe the new state
     os.replace(tmp, path)
     _write_cache(path, _cache_key(raw), state)
 
@@ -259,9 +267,10 @@ class locked:  # used like a function: ``with locked(path):``
 class Transaction:
     """A loaded state plus a dirty flag; saved on exit when something changed."""
 
-    def __init__(self, path: str, state: State) -> None:
+    def __init__(self, path: str, state: State, key: str = "") -> None:
         self.path = path
         self.state = state
+        self.key = key
         self.dirty = False
 
     def touch(self) -> None:
@@ -281,7 +290,7 @@ class transaction:  # used like a function
             load_state(self.path)  # raises the clear error
         self.lock.__enter__()
         try:
-            self.txn = Transaction(self.path, load_state(self.path))
+            self.txn = Transaction(self.path, *load_state_and_key(self.path))
         except BaseException:
             self.lock.__exit__()
             raise
