@@ -267,7 +267,7 @@ class locked:  # used like a function: ``with locked(path):``
 class Transaction:
     """A loaded state plus a dirty flag; saved on exit when something changed."""
 
-    def __init__(self, path: str, state: State, key: str = "") -> None:
+    def __init__(self, path: str, state: State, key: str) -> None:
         self.path = path
         self.state = state
         self.key = key

@@ -52,19 +52,23 @@ def directory(state_path: str) -> str:
 
 
 def forget(state_path: str) -> None:
-    """Remove every kept answer for this state (call with the state's lock held)."""
+    """Remove every kept answer for this state (call with the state's lock held).
+
+    Raises OSError when the answers cannot be removed: the caller is about to change
+    the state, and must not do so while answers to the old one remain readable.
+    """
     reads = directory(state_path)
-    doomed = f"{reads}.{os.getpid()}.old"
+    # A name no other call uses: renaming onto a leftover directory would fail.
+    doomed = f"{reads}.{os.getpid()}.{os.urandom(4).hex()}.old"
     try:
         os.rename(reads, doomed)  # one step: a launcher sees all the answers or none
-    except OSError:
+    except FileNotFoundError:
         return
-    try:
-        for entry in os.scandir(doomed):
-            os.unlink(entry.path)
-        os.rmdir(doomed)
     except OSError:
-        pass  # a leftover ".old" directory is never read
+        doomed = reads  # cannot rename: remove the answers where they are
+    for entry in os.scandir(doomed):
+        os.unlink(entry.path)
+    os.rmdir(doomed)
 
 
 def remember(state_path: str, state_key: str, tool: str, args: list[str], stdout: str) -> None:
