@@ -26,9 +26,11 @@ sys.path.insert(0, str(SIMULATOR_DIR))
 from pmem_sim import readcache  # noqa: E402
 
 # readcache.NAME_CHARS as a shell bracket expression ("-" last, so it is literal).
-SHELL_NAME_CHARS = "A-Za-z0-9._=:,-"
-if frozenset(string.ascii_letters + string.digits + "._=:,-") != readcache.NAME_CHARS:
+SHELL_NAME_CHARS = "A-Za-z0-9" + readcache.NAME_PUNCTUATION
+if frozenset(string.ascii_letters + string.digits + readcache.NAME_PUNCTUATION) != readcache.NAME_CHARS:
     raise SystemExit("install_launchers: SHELL_NAME_CHARS no longer matches readcache.NAME_CHARS")
+if not readcache.NAME_PUNCTUATION.endswith("-"):
+    raise SystemExit("install_launchers: '-' must end readcache.NAME_PUNCTUATION (a literal in sh)")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 TOOLS = {"ipmctl": "ipmctl_main", "ndctl": "ndctl_main", "daxctl": "daxctl_main"}
 # A POSIX shell script: it prints a kept answer (pmem_sim/readcache.py) when there is one
@@ -52,16 +54,16 @@ if [ -n "$PMEMSIM_STATE" ] && [ -z "$NDCTL_LIST_LINT$PMEMSIM_DEBUG" ] && [ ! -t 
     fi
 fi
 exec "{python}" -S -c \\
-    'import sys; sys.path.insert(0, {path}); from pmem_sim.entry import {function}; {function}()' "$@"
+    'import sys; sys.path.insert(0, "{path}"); from pmem_sim.entry import {function}; {function}()' "$@"
 """
 
 
-def python_string(path: Path) -> str:
-    """``path`` as a Python string literal that can sit inside the script's single quotes."""
+def quotable(path: Path) -> str:
+    """``path`` as text that can sit in double quotes, in sh and in Python inside sh's single quotes."""
     text = str(path)
     if any(char in text for char in "'\"\\$`"):
-        raise SystemExit(f"install_launchers: cannot quote the simulator's path {text!r} for sh")
-    return f'"{text}"'
+        raise SystemExit(f"install_launchers: cannot quote the path {text!r} for sh")
+    return text
 
 
 def launcher_python(venv_python: Path) -> Path:
@@ -82,9 +84,9 @@ def main(argv: list[str]) -> int:
     for tool, function in TOOLS.items():
         target = bin_dir / tool
         text = TEMPLATE.format(
-            python=python_string(python)[1:-1],
+            python=quotable(python),
             tool=tool,
-            path=python_string(SIMULATOR_DIR),
+            path=quotable(SIMULATOR_DIR),
             function=function,
             name_chars=SHELL_NAME_CHARS,
             suffix=readcache.SUFFIX,

@@ -58,25 +58,20 @@ def run_tool(
                 from . import faults
 
                 out = faults.fault_output(state, tool, args, fault["error"])
+                changed = False
             else:
                 out, changed = _execute(tool, state, args, tty, stdin)
                 if changed:
                     txn.touch()
-                elif out.rc == 0 and not tty and not state["faults"]:
-                    _remember_read(txn, tool, args, out)
+            stdout, stderr = out.text()
+            # A clean read's answer is kept for the launchers (readcache.py), under the lock.
+            if not changed and out.rc == 0 and not stderr and not tty and not state["faults"]:
+                readcache.remember(txn.path, txn.key, tool, args, stdout)
         if latency:
             m.sleep_ms(latency)
     except m.StateError as exc:
         return RC_STATE_ERROR, "", f"{tool} (pmem-sim): {exc}\n"
-    stdout, stderr = out.text()
     return out.rc, stdout, stderr
-
-
-def _remember_read(txn: m.Transaction, tool: str, args: list[str], out: Output) -> None:
-    """Keep a clean read's answer for the launchers (see readcache.py); under the state's lock."""
-    stdout, stderr = out.text()
-    if not stderr:
-        readcache.remember(txn.path, txn.key, tool, args, stdout)
 
 
 def _read_line() -> str:

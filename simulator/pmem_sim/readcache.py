@@ -30,9 +30,11 @@ SUFFIX = ".reads"
 STAMP = ".state-key"
 # The read verbs (first argument) whose answers may be kept: none of them prompts.
 READ_VERBS = {"ndctl": "list", "daxctl": "list", "ipmctl": "show"}
-# Characters an argument may hold to be part of an entry name; the launchers check the
-# same set. "+" joins the parts, so it cannot appear inside one.
-NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=:,-")
+# Characters an argument may hold to be part of an entry name: ASCII letters, digits and
+# NAME_PUNCTUATION (the launchers check the same set). "+" joins the parts, so it cannot
+# appear inside one. Spelt out: the `string` module would cost every tool call start-up.
+NAME_PUNCTUATION = "._=:,-"
+NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + NAME_PUNCTUATION)
 MAX_NAME = 200
 
 

@@ -14,7 +14,6 @@ from pmem_sim import model, readcache
 from pmem_sim.testing import add_fault, make_state
 
 SIMULATOR_DIR = Path(__file__).resolve().parents[1]
-GIB = 1024**3
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +133,9 @@ def test_lint_and_debug_runs_always_start_the_simulator(tmp_path, launchers):
     run(launchers, state, "ndctl", "list", "-R")
     kept(state, "ndctl", "list", "-R").write_text("kept answer\n")
     assert run(launchers, state, "ndctl", "list", "-R").stdout == "kept answer\n"
-    linted = run(launchers, state, "ndctl", "list", "-R", NDCTL_LIST_LINT="1")
-    assert linted.stdout.startswith("[") or linted.stdout.startswith("{"), linted.stdout
+    for variable in ("NDCTL_LIST_LINT", "PMEMSIM_DEBUG"):
+        listed = run(launchers, state, "ndctl", "list", "-R", **{variable: "1"})
+        assert listed.stdout.startswith("[") or listed.stdout.startswith("{"), (variable, listed.stdout)
 
 
 def test_reads_beside_changes_see_a_whole_state(tmp_path, launchers):
